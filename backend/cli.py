@@ -1,0 +1,213 @@
+"""The `backend` command line."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from typing import Annotated, NoReturn
+
+import click
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from backend.config import ConfigError, get_settings
+from backend.db import bundle as bundle_mod
+from backend.db import migrations
+from backend.db.connect import (
+    DatabaseUnavailable,
+    connect,
+    database_name,
+    is_local,
+    redact,
+    with_database,
+)
+from backend.db.embedded import EmbeddedUnavailable, start_embedded, stop_embedded
+from backend.db.lint import run_lint
+from backend.db.project import Project, find_project
+
+app = typer.Typer(
+    help="Coaching backend: migrations, policy audit, seed data, benchmarks and the HTTP app.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+db_app = typer.Typer(help="Migrations and SQL tooling.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+DbUrl = Annotated[
+    str | None,
+    typer.Option("--db-url", help="PostgreSQL URL (default: DATABASE_URL, else the embedded one)."),
+]
+
+
+class CliError(Exception):
+    """A failure to report as one line with a non-zero exit."""
+
+
+def fail(message: str) -> NoReturn:
+    raise CliError(message)
+
+
+def _print_error(message: str, code: int) -> int:
+    err.print(f"error: {message}", soft_wrap=True)
+    return code
+
+
+def resolve_url(db_url: str | None, project: Project) -> str:
+    """--db-url, then DATABASE_URL, then the embedded PostgreSQL (started if needed)."""
+    url = db_url or get_settings().database_url
+    if url:
+        return url
+    server = start_embedded(project)
+    err.print(f"embedded PostgreSQL ready in {server.started_in_seconds:.2f}s ({server.data_dir})")
+    return server.url("postgres")
+
+
+def _print_plan(plan: migrations.Plan) -> None:
+    table = Table(show_header=True, header_style="bold")
+    table.add_column("kind")
+    table.add_column("file")
+    table.add_column("state")
+    colours = {"applied": "green", "pending": "yellow", "changed": "red"}
+    for e in plan.entries:
+        colour = colours.get(e.state, "cyan")
+        table.add_row(e.kind, e.file, f"[{colour}]{e.state}[/{colour}]")
+    out.print(table)
+    counts = {s: sum(1 for e in plan.entries if e.state == s) for s in ("applied", "pending", "changed")}
+    out.print(
+        f"{counts['applied']} applied, {counts['pending']} pending, {counts['changed']} changed"
+    )
+
+
+@db_app.command("migrate")
+def db_migrate(
+    db_url: DbUrl = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print what would run.")] = False,
+) -> None:
+    """Apply the bootstrap, pending migrations, then changed views and policies."""
+    project = find_project()
+    url = resolve_url(db_url, project)
+    began = time.perf_counter()
+    result = migrations.migrate(project, url, dry_run=dry_run, progress=lambda m: out.print(m))
+    if dry_run:
+        plan = result.plan
+        todo = [e for e in plan.entries if e.state in ("pending", "changed")]
+        if not todo and not plan.declarative:
+            out.print("nothing to apply")
+        for e in todo:
+            out.print(f"would apply {e.file}")
+        if plan.declarative and not any(e.kind in ("view", "policy") for e in todo):
+            out.print(f"would re-apply {len(plan.declarative)} view and policy files")
+        return
+    elapsed = time.perf_counter() - began
+    if result.applied:
+        out.print(f"applied {len(result.applied)} files in {elapsed:.2f}s to {redact(url)}")
+    else:
+        out.print(f"database is up to date ({redact(url)})")
+
+
+@db_app.command("status")
+def db_status(db_url: DbUrl = None) -> None:
+    """Show applied, pending and changed files."""
+    project = find_project()
+    _print_plan(migrations.status(project, resolve_url(db_url, project)))
+
+
+@db_app.command("reset")
+def db_reset(
+    db_url: DbUrl = None,
+    force: Annotated[bool, typer.Option("--force", help="Allow a non-local database.")] = False,
+) -> None:
+    """Drop and rebuild the database, then migrate it."""
+    project = find_project()
+    url = resolve_url(db_url, project)
+    if not is_local(url) and not force:
+        fail(f"refusing to reset non-local database {redact(url)} without --force")
+    name = database_name(url)
+    maintenance = with_database(url, "template1" if name == "postgres" else "postgres")
+    with connect(maintenance, autocommit=True) as conn:
+        out.print(f"dropping and recreating database {name}")
+        conn.execute(migrations.drop_database_objects_sql(name))
+        conn.execute(f'create database "{name}"'.encode())
+    result = migrations.migrate(project, url, progress=lambda m: out.print(m))
+    out.print(f"reset {name}: applied {len(result.applied)} files")
+
+
+@db_app.command("bundle")
+def db_bundle(
+    check: Annotated[bool, typer.Option("--check", help="Fail when the bundle is stale.")] = False,
+) -> None:
+    """Write supabase/migrations/ for `supabase db push`."""
+    project = find_project()
+    if check:
+        stale = bundle_mod.stale_files(project)
+        if stale:
+            fail(f"supabase/migrations is stale ({', '.join(stale)}); run `backend db bundle`")
+        out.print("supabase/migrations is up to date")
+        return
+    written = bundle_mod.write_bundle(project)
+    out.print(f"wrote {len(written)} files to supabase/migrations" if written else "bundle up to date")
+    for name in written:
+        out.print(f"  {name}")
+
+
+@db_app.command("lint")
+def db_lint() -> None:
+    """sqlfluff over all SQL, squawk over the migrations."""
+    project = find_project()
+    failed = []
+    for run in run_lint(project):
+        status = "ok" if run.returncode == 0 else "failed"
+        out.print(f"{run.tool}: {status}")
+        if run.returncode != 0:
+            out.print(run.output.rstrip(), markup=False)
+            failed.append(run.tool)
+    if failed:
+        fail(f"{' and '.join(failed)} found problems")
+
+
+@db_app.command("stop")
+def db_stop() -> None:
+    """Stop the embedded PostgreSQL if it runs."""
+    out.print("stopped" if stop_embedded(find_project()) else "not running")
+
+
+@db_app.command("url")
+def db_url_command(db_url: DbUrl = None) -> None:
+    """Print the database URL in use (starting the embedded one if needed)."""
+    out.print(resolve_url(db_url, find_project()), markup=False)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: every failure is one line on stderr and a non-zero exit."""
+    command = typer.main.get_command(app)
+    try:
+        command.main(args=argv, prog_name="backend", standalone_mode=False)
+    except click.exceptions.UsageError as exc:
+        sys.exit(_print_error(exc.format_message(), 2))
+    except click.exceptions.Abort:
+        sys.exit(_print_error("aborted", 130))
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except (
+        CliError,
+        ConfigError,
+        DatabaseUnavailable,
+        EmbeddedUnavailable,
+        migrations.MigrationError,
+        FileNotFoundError,
+    ) as exc:
+        sys.exit(_print_error(str(exc), 1))
+    except KeyboardInterrupt:
+        sys.exit(_print_error("interrupted", 130))
+
+
+
+
+if __name__ == "__main__":
+    main()

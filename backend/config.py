@@ -1,0 +1,97 @@
+"""Settings: every environment variable the backend reads, validated once at start-up."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+FailMode = Literal["open", "closed"]
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message is one line, fit for a terminal."""
+
+
+def _check_url(value: str | None, *, schemes: tuple[str, ...], name: str) -> str | None:
+    if value is None or value == "":
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in schemes:
+        raise ValueError(f"{name} must start with {' or '.join(s + '://' for s in schemes)}")
+    if parts.scheme in ("http", "https") and not parts.netloc:
+        raise ValueError(f"{name} has no host")
+    return value
+
+
+class Settings(BaseSettings):
+    """The backend's configuration, read from the environment and an optional `.env`."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    database_url: str | None = Field(
+        default=None, description="PostgreSQL URL; unset means the embedded PostgreSQL."
+    )
+    supabase_url: str | None = None
+    supabase_anon_key: SecretStr | None = None
+    supabase_service_role_key: SecretStr | None = None
+    supabase_jwt_secret: SecretStr | None = None
+    supabase_jwks_url: str | None = None
+    supabase_jwt_audience: str = "authenticated"
+    upstash_redis_rest_url: str | None = None
+    upstash_redis_rest_token: SecretStr | None = None
+    upstash_timeout_seconds: float = Field(default=1.0, gt=0, le=30)
+    ratelimit_auth_on_failure: FailMode = "closed"
+    ratelimit_payment_on_failure: FailMode = "closed"
+    ratelimit_lesson_on_failure: FailMode = "open"
+    trusted_proxy_hops: int = Field(default=0, ge=0, le=10)
+    redis_url: str | None = None
+    session_binding: bool = False
+    stripe_secret_key: SecretStr | None = None
+    stripe_webhook_secret: SecretStr | None = None
+    sentry_dsn: str | None = None
+    sentry_environment: str = "development"
+    backend_cache_dir: Path | None = None
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str | None) -> str | None:
+        return _check_url(value, schemes=("postgres", "postgresql"), name="DATABASE_URL")
+
+    @field_validator("supabase_url", "supabase_jwks_url", "upstash_redis_rest_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        return _check_url(value, schemes=("http", "https"), name="the URL")
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: str | None) -> str | None:
+        return _check_url(value, schemes=("redis", "rediss", "unix"), name="REDIS_URL")
+
+    @field_validator("sentry_dsn")
+    @classmethod
+    def _sentry_dsn(cls, value: str | None) -> str | None:
+        return _check_url(value, schemes=("http", "https"), name="SENTRY_DSN")
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings, turning a validation failure into one readable line."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]).upper() or "settings"
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise ConfigError(f"invalid setting {field}: {message}") from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()

