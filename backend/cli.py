@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from backend.audit.command import register as register_audit
 from backend.config import ConfigError, get_settings
 from backend.db import bundle as bundle_mod
 from backend.db import migrations
@@ -181,6 +182,9 @@ def db_stop() -> None:
 def db_url_command(db_url: DbUrl = None) -> None:
     """Print the database URL in use (starting the embedded one if needed)."""
     out.print(resolve_url(db_url, find_project()), markup=False)
+
+
+register_audit(app)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -269,6 +269,10 @@ Recorder = Callable[[psycopg.Connection[Any], SqlFile, list[str]], None]
 def _apply(conn: psycopg.Connection[Any], files: Iterable[SqlFile], *, record: Recorder) -> None:
     """Run the files in one transaction and record them; on failure nothing stays."""
     with conn.transaction():
+        # A migration that waits on a lock gives up rather than stall the
+        # application behind it; one that runs away is stopped.
+        conn.execute("set local lock_timeout = '10s'")
+        conn.execute("set local statement_timeout = '10min'")
         for f in files:
             statements = _execute_script(conn, f.text, f.relative)
             record(conn, f, statements)
