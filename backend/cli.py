@@ -7,8 +7,8 @@ import time
 
 from typing import Annotated, NoReturn
 
-import click
 import typer
+from typer.exceptions import TyperException
 from rich.console import Console
 from rich.table import Table
 
@@ -192,12 +192,13 @@ def main(argv: list[str] | None = None) -> None:
     command = typer.main.get_command(app)
     try:
         command.main(args=argv, prog_name="backend", standalone_mode=False)
-    except click.exceptions.UsageError as exc:
-        sys.exit(_print_error(exc.format_message(), 2))
-    except click.exceptions.Abort:
-        sys.exit(_print_error("aborted", 130))
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         sys.exit(exc.exit_code)
+    except typer.Abort:
+        sys.exit(_print_error("aborted", 130))
+    except TyperException as exc:  # usage errors: unknown option, bad value, missing argument
+        message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+        sys.exit(_print_error(message, int(getattr(exc, "exit_code", 2))))
     except (
         CliError,
         ConfigError,

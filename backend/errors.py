@@ -1,6 +1,24 @@
-"""The error hierarchy every caller catches: one place, imported by all layers."""
+"""The error hierarchy every caller catches, and the one mapping from database errors to it.
+
+Callers catch at the level they care about: `BackendError` for anything this
+package raised on purpose, `Conflict` for "the data is in a state that
+refuses this", `DoubleBooking` for exactly one rule. `expected` says whether
+an error is a normal business outcome (a refused request: never reported to
+Sentry) or a fault worth someone's attention (reported).
+
+Database errors reach Python two ways, as a psycopg exception (the direct
+gateway) or as a PostgREST JSON error (the Supabase gateway). Both carry the
+same four fields (SQLSTATE or PGRST code, message, detail, hint), and
+`from_database_error` turns those fields into a typed error, so a rule proven
+through one gateway fails the same way through the other. The business-rule
+errors of the database functions use SQLSTATEs of class CB and always put
+their machine key in the HINT (see docs/errors.md).
+"""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
 
 
 class BackendError(Exception):
@@ -8,16 +26,25 @@ class BackendError(Exception):
 
     key: str = "backend_error"
     retryable: bool = False
+    expected: bool = False
+    http_status: int = 500
 
     def __init__(self, message: str, *, key: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         if key is not None:
             self.key = key
+        self.sqlstate: str | None = None
+        self.detail: str | None = None
+        self.hint: str | None = None
 
 
 class ValidationError(BackendError):
+    """The input breaks a rule; `fields` maps each offending field to its message."""
+
     key = "validation_failed"
+    expected = True
+    http_status = 422
 
     def __init__(
         self, message: str, *, key: str | None = None, fields: dict[str, str] | None = None
@@ -26,16 +53,50 @@ class ValidationError(BackendError):
         self.fields = fields or {}
 
 
+class TooManyOccurrences(ValidationError):
+    key = "too_many_occurrences"
+
+
 class NotFound(BackendError):
+    """The row does not exist, or it is not the caller's (the two look the same on purpose)."""
+
     key = "not_found"
+    expected = True
+    http_status = 404
+
+
+class Unauthenticated(BackendError):
+    """No valid identity: a missing, expired, malformed or replayed token."""
+
+    key = "not_authenticated"
+    expected = True
+    http_status = 401
 
 
 class Forbidden(BackendError):
+    """The caller is known but may not do this (row level security, privileges)."""
+
     key = "forbidden"
+    expected = True
+    http_status = 403
 
 
 class Conflict(BackendError):
+    """The request is well-formed but the current state of the data refuses it."""
+
     key = "conflict"
+    expected = True
+    http_status = 409
+
+
+class Duplicate(Conflict):
+    key = "duplicate"
+
+
+class ReferenceViolation(Conflict):
+    """A foreign key: the referenced row is missing, or a row is still referenced."""
+
+    key = "foreign_key_violation"
 
 
 class DoubleBooking(Conflict):
@@ -46,12 +107,38 @@ class CapacityExceeded(Conflict):
     key = "capacity_exceeded"
 
 
+class DuplicateParticipant(Conflict):
+    key = "duplicate_participant"
+
+
+class LessonTypeInactive(Conflict):
+    key = "lesson_type_inactive"
+
+
 class AlreadyPaid(Conflict):
     key = "already_paid"
 
 
+class ChargeNotPayable(Conflict):
+    key = "charge_not_payable"
+
+
+class LessonNotEditable(Conflict):
+    key = "lesson_not_editable"
+
+
+class PaidParticipantRemoval(Conflict):
+    key = "paid_participant_removal"
+
+
+class PaymentMismatch(Conflict):
+    key = "payment_mismatch"
+
+
 class RateLimited(BackendError):
     key = "rate_limited"
+    expected = True
+    http_status = 429
 
     def __init__(self, message: str, *, retry_after: float, key: str | None = None) -> None:
         super().__init__(message, key=key)
@@ -59,5 +146,157 @@ class RateLimited(BackendError):
 
 
 class Unavailable(BackendError):
+    """The database or an upstream service could not answer now; trying again may work."""
+
     key = "unavailable"
     retryable = True
+    http_status = 503
+
+
+class ContractError(BackendError):
+    """The database does not match what this code calls: a missing function, column or table."""
+
+    key = "contract_mismatch"
+
+
+# The business-rule errors of the database functions: SQLSTATE class CB, key in the HINT.
+BUSINESS_ERRORS: Mapping[str, tuple[str, type[BackendError]]] = {
+    "CB001": ("not_found", NotFound),
+    "CB002": ("invalid_argument", ValidationError),
+    "CB003": ("lesson_type_inactive", LessonTypeInactive),
+    "CB004": ("capacity_exceeded", CapacityExceeded),
+    "CB005": ("duplicate_participant", DuplicateParticipant),
+    "CB006": ("already_paid", AlreadyPaid),
+    "CB007": ("charge_not_payable", ChargeNotPayable),
+    "CB008": ("lesson_not_editable", LessonNotEditable),
+    "CB009": ("paid_participant_removal", PaidParticipantRemoval),
+    "CB010": ("too_many_occurrences", TooManyOccurrences),
+    "CB011": ("payment_mismatch", PaymentMismatch),
+    "CB012": ("not_authenticated", Unauthenticated),
+}
+_BY_KEY: Mapping[str, type[BackendError]] = {key: cls for key, cls in BUSINESS_ERRORS.values()}
+
+# Native PostgreSQL SQLSTATEs that keep their meaning.
+NATIVE_ERRORS: Mapping[str, tuple[str, type[BackendError]]] = {
+    "23505": ("duplicate", Duplicate),
+    "23503": ("foreign_key_violation", ReferenceViolation),
+    "23P01": ("lesson_overlap", DoubleBooking),
+    "23514": ("check_violation", ValidationError),
+    "23502": ("not_null_violation", ValidationError),
+    "22P02": ("invalid_text_representation", ValidationError),
+    "22023": ("invalid_parameter_value", ValidationError),
+    "22007": ("invalid_datetime_format", ValidationError),
+    "22008": ("datetime_field_overflow", ValidationError),
+    "22001": ("string_too_long", ValidationError),
+    "22003": ("numeric_value_out_of_range", ValidationError),
+    "42501": ("forbidden", Forbidden),
+    "P0002": ("not_found", NotFound),
+    "40001": ("serialization_failure", Unavailable),
+    "40P01": ("deadlock_detected", Unavailable),
+    "55P03": ("lock_not_available", Unavailable),
+    "57014": ("query_canceled", Unavailable),
+    "42883": ("undefined_function", ContractError),
+    "42P01": ("undefined_table", ContractError),
+    "42703": ("undefined_column", ContractError),
+}
+
+# Whole SQLSTATE classes: connection trouble, exhausted resources, shutdown.
+NATIVE_CLASSES: Mapping[str, tuple[str, type[BackendError]]] = {
+    "08": ("connection_failure", Unavailable),
+    "53": ("insufficient_resources", Unavailable),
+    "57": ("operator_intervention", Unavailable),
+    "28": ("invalid_authorization", Forbidden),
+}
+
+# PostgREST's own codes (https://docs.postgrest.org/en/stable/references/errors.html).
+POSTGREST_ERRORS: Mapping[str, tuple[str, type[BackendError]]] = {
+    "PGRST000": ("connection_failure", Unavailable),
+    "PGRST001": ("connection_failure", Unavailable),
+    "PGRST002": ("schema_cache_loading", Unavailable),
+    "PGRST003": ("pool_timeout", Unavailable),
+    "PGRST116": ("not_found", NotFound),
+    "PGRST200": ("relationship_not_found", ContractError),
+    "PGRST202": ("function_not_found", ContractError),
+    "PGRST203": ("function_ambiguous", ContractError),
+    "PGRST204": ("column_not_found", ContractError),
+    "PGRST205": ("table_not_found", ContractError),
+    "PGRST301": ("invalid_token", Unauthenticated),
+    "PGRST302": ("not_authenticated", Unauthenticated),
+    "PGRST303": ("invalid_token", Unauthenticated),
+}
+
+
+def from_database_error(
+    code: str | None,
+    message: str | None,
+    *,
+    detail: str | None = None,
+    hint: str | None = None,
+) -> BackendError:
+    """The typed error for one database or PostgREST error; the single mapping of this package."""
+    code = (code or "").upper()
+    text = message or "the database refused the request"
+    key, cls = _classify(code, detail, hint)
+    if hint and code.startswith("PGRST2"):
+        text = f"{text} ({hint})"  # PostgREST's hint names the function it would have called
+    error = cls(text, key=key)
+    error.sqlstate = code or None
+    error.detail = detail
+    error.hint = hint
+    return error
+
+
+def _classify(code: str, detail: str | None, hint: str | None) -> tuple[str, type[BackendError]]:
+    documented = (hint or "").strip()
+    if code.startswith("CB") or documented in _BY_KEY:
+        if documented in _BY_KEY:
+            return documented, _BY_KEY[documented]
+        return BUSINESS_ERRORS.get(code, ("business_rule", Conflict))
+    if code == "PGRST116" and not _zero_rows(detail):
+        return "multiple_rows", ContractError
+    for table in (NATIVE_ERRORS, POSTGREST_ERRORS):
+        if code in table:
+            return table[code]
+    if code[:2] in NATIVE_CLASSES:
+        return NATIVE_CLASSES[code[:2]]
+    if code.startswith("PGRST1"):
+        return "bad_request", ContractError
+    return "database_error", BackendError
+
+
+def _zero_rows(detail: str | None) -> bool:
+    """PGRST116 means "no row" or "more than one row"; its detail says which."""
+    return detail is None or "0 rows" in detail or "no rows" in detail.lower()
+
+
+def from_psycopg(exc: BaseException) -> BackendError:
+    """The typed error for a psycopg exception (duck-typed: errors.py imports no driver)."""
+    diag: Any = getattr(exc, "diag", None)
+    sqlstate: str | None = getattr(exc, "sqlstate", None)
+    if diag is None or sqlstate is None:
+        if type(exc).__name__ in ("OperationalError", "PoolTimeout", "InterfaceError"):
+            error: BackendError = Unavailable(f"the database is unavailable: {_first_line(exc)}")
+            return error
+        return BackendError(_first_line(exc), key="database_error")
+    return from_database_error(
+        sqlstate,
+        diag.message_primary or _first_line(exc),
+        detail=diag.message_detail,
+        hint=diag.message_hint,
+    )
+
+
+def from_postgrest(error: Mapping[str, Any]) -> BackendError:
+    """The typed error for a PostgREST JSON error body (or postgrest-py's `APIError.json()`)."""
+    detail = error.get("details")
+    return from_database_error(
+        error.get("code"),
+        error.get("message"),
+        detail=None if detail is None else str(detail),
+        hint=error.get("hint"),
+    )
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return lines[0] if lines else type(exc).__name__
