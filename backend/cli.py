@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import sys
 import time
-
 from typing import Annotated, NoReturn
 
 import typer
-from typer.exceptions import TyperException
 from rich.console import Console
 from rich.table import Table
+from typer.exceptions import TyperException
 
 from backend.audit.command import register as register_audit
 from backend.config import ConfigError, get_settings
@@ -79,7 +78,9 @@ def _print_plan(plan: migrations.Plan) -> None:
         colour = colours.get(e.state, "cyan")
         table.add_row(e.kind, e.file, f"[{colour}]{e.state}[/{colour}]")
     out.print(table)
-    counts = {s: sum(1 for e in plan.entries if e.state == s) for s in ("applied", "pending", "changed")}
+    counts = {
+        s: sum(1 for e in plan.entries if e.state == s) for s in ("applied", "pending", "changed")
+    }
     out.print(
         f"{counts['applied']} applied, {counts['pending']} pending, {counts['changed']} changed"
     )
@@ -152,7 +153,9 @@ def db_bundle(
         out.print("supabase/migrations is up to date")
         return
     written = bundle_mod.write_bundle(project)
-    out.print(f"wrote {len(written)} files to supabase/migrations" if written else "bundle up to date")
+    out.print(
+        f"wrote {len(written)} files to supabase/migrations" if written else "bundle up to date"
+    )
     for name in written:
         out.print(f"  {name}")
 
@@ -210,8 +213,6 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(_print_error(str(exc), 1))
     except KeyboardInterrupt:
         sys.exit(_print_error("interrupted", 130))
-
-
 
 
 if __name__ == "__main__":

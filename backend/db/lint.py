@@ -49,7 +49,9 @@ def run_lint(project: Project) -> list[LintRun]:
         check=False,
     )
     runs.append(LintRun("sqlfluff", sqlfluff.returncode, sqlfluff.stdout + sqlfluff.stderr))
-    migrations = [str(p.relative_to(project.root)) for p in sorted(project.migrations_dir.glob("*.sql"))]
+    migrations = [
+        str(p.relative_to(project.root)) for p in sorted(project.migrations_dir.glob("*.sql"))
+    ]
     squawk = subprocess.run(
         [_tool("squawk"), "--assume-in-transaction", *migrations],
         cwd=project.root,

@@ -98,7 +98,8 @@ def _read(kind: Kind, path: Path, root: Path) -> SqlFile:
     match = MIGRATION_NAME.match(path.name)
     if not match:
         raise MigrationError(
-            f"{relative}: migration files must be named <digits>_<name>.sql, as the Supabase CLI expects"
+            f"{relative}: migration files must be named <digits>_<name>.sql"
+            " (the Supabase CLI's convention)"
         )
     return SqlFile(kind, path, relative, text, match["version"], match["name"])
 
@@ -136,7 +137,9 @@ def load_bootstrap(project: Project) -> SqlFile:
     return _read("bootstrap", path, project.root)
 
 
-def _applied(conn: psycopg.Connection[Any]) -> tuple[dict[str, tuple[str, str | None]], dict[str, str]]:
+def _applied(
+    conn: psycopg.Connection[Any],
+) -> tuple[dict[str, tuple[str, str | None]], dict[str, str]]:
     """What the database records: {version: (name, checksum)} and {path: checksum}."""
     exists = conn.execute(
         "select to_regclass('supabase_migrations.schema_migrations') is not null,"
@@ -147,8 +150,9 @@ def _applied(conn: psycopg.Connection[Any]) -> tuple[dict[str, tuple[str, str | 
     declared: dict[str, str] = {}
     if exists[0]:
         has_checksum = conn.execute(
-            "select exists (select from information_schema.columns where table_schema ="
-            " 'supabase_migrations' and table_name = 'schema_migrations' and column_name = 'checksum')"
+            "select exists (select from information_schema.columns"
+            " where table_schema = 'supabase_migrations' and table_name = 'schema_migrations'"
+            " and column_name = 'checksum')"
         ).fetchone()
         checksum_col = "checksum" if has_checksum and has_checksum[0] else "null::text"
         for version, name, checksum in conn.execute(
@@ -192,7 +196,9 @@ def make_plan(project: Project, conn: psycopg.Connection[Any]) -> Plan:
         if version not in local_versions:
             # Recorded by another tool (the bundle pushed by the Supabase CLI, a
             # hand-made migration): not ours to judge, but worth showing.
-            plan.entries.append(Entry("migration", f"{version}_{name}", "applied elsewhere", version))
+            plan.entries.append(
+                Entry("migration", f"{version}_{name}", "applied elsewhere", version)
+            )
 
     stale = bool(plan.pending) or any(declared.get(d.relative) != d.checksum for d in declarative)
     for d in declarative:

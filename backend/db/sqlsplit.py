@@ -80,9 +80,7 @@ def split_sql(script: str) -> list[Statement]:
             word_match = _WORD.match(script, i)
             assert word_match is not None
             word = word_match.group(0).lower()
-            if word == "atomic" and previous_word == "begin":
-                atomic_depth += 1
-            elif atomic_depth and word == "case":
+            if (word == "atomic" and previous_word == "begin") or (atomic_depth and word == "case"):
                 atomic_depth += 1
             elif atomic_depth and word == "end":
                 atomic_depth -= 1

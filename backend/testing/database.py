@@ -16,6 +16,7 @@ from typing import Any
 
 import psycopg
 from psycopg import sql
+from psycopg.types.json import Jsonb
 
 from backend.db import migrations
 from backend.db.connect import connect, with_database
@@ -82,7 +83,9 @@ def _container_server(image: str) -> DatabaseServer:
     from testcontainers.postgres import PostgresContainer
 
     image = image if ":" in image else "supabase/postgres:15.8.1.085"
-    container = PostgresContainer(image, username="postgres", password="postgres", dbname="postgres")
+    container = PostgresContainer(
+        image, username="postgres", password="postgres", dbname="postgres"
+    )
     container.start()
     url = container.get_connection_url().replace("postgresql+psycopg2://", "postgresql://")
     return DatabaseServer(url, f"container {image}")
@@ -114,7 +117,7 @@ class TestDatabase:
         self._counter += 1
         user_id = uuid.uuid4()
         email = email or f"coach{self._counter}-{user_id.hex[:6]}@example.test"
-        meta = psycopg.types.json.Jsonb({"full_name": full_name or f"Coach {self._counter}"})
+        meta = Jsonb({"full_name": full_name or f"Coach {self._counter}"})
         self.admin.execute(
             "insert into auth.users (id, email, aud, role, raw_user_meta_data)"
             " values (%s, %s, 'authenticated', 'authenticated', %s)",
@@ -127,12 +130,11 @@ class TestDatabase:
         self, principal: Principal, *, guard: bool = True, headers: dict[str, str] | None = None
     ) -> Iterator[psycopg.Connection[Any]]:
         """One transaction as `principal`; committed when the block ends, rolled back on error."""
-        with connect(self.url) as conn:
-            with conn.transaction():
-                impersonate(conn, principal, headers=headers)
-                if guard:
-                    _refuse_rls_bypass(conn)
-                yield conn
+        with connect(self.url) as conn, conn.transaction():
+            impersonate(conn, principal, headers=headers)
+            if guard:
+                _refuse_rls_bypass(conn)
+            yield conn
 
     def as_coach(self, coach: Coach, **kw: Any) -> Any:
         return self.acting_as(coach.principal, **kw)

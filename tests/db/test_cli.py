@@ -31,7 +31,9 @@ def test_unknown_option_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[str
 
 
 def test_bad_database_url_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
-    code, _, err = run_cli(["db", "status", "--db-url", "postgresql://x:y@host:notaport/db"], capsys)
+    code, _, err = run_cli(
+        ["db", "status", "--db-url", "postgresql://x:y@host:notaport/db"], capsys
+    )
     assert code == 1
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ")
@@ -39,7 +41,9 @@ def test_bad_database_url_is_one_line(capsys: pytest.CaptureFixture[str]) -> Non
 
 
 def test_unreachable_database_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
-    code, _, err = run_cli(["db", "migrate", "--db-url", "postgresql://postgres@127.0.0.1:1/x"], capsys)
+    code, _, err = run_cli(
+        ["db", "migrate", "--db-url", "postgresql://postgres@127.0.0.1:1/x"], capsys
+    )
     assert code == 1
     assert len(err.strip().splitlines()) == 1
     assert "could not connect" in err
@@ -56,7 +60,10 @@ def test_reset_refuses_a_remote_database_without_force(
 
 
 def test_missing_migrations_folder_is_one_line(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], empty_db: str
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    empty_db: str,
 ) -> None:
     (tmp_path / "supabase").mkdir()
     monkeypatch.setenv("BACKEND_PROJECT_DIR", str(tmp_path))
@@ -105,8 +112,9 @@ def test_bundle_applies_with_the_same_result_as_migrate(
             with conn.transaction():
                 for st in migrations.split_sql(path.read_text()):
                     conn.execute(st.sql.encode())
-        views = conn.execute("select table_name from information_schema.views"
-                             " where table_schema = 'public'").fetchall()
+        views = conn.execute(
+            "select table_name from information_schema.views where table_schema = 'public'"
+        ).fetchall()
     assert views == [("note_ids",)]
 
 

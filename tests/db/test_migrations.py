@@ -31,7 +31,9 @@ def catalog_snapshot(url: str) -> dict[str, Any]:
             " where n.nspname not in ('pg_catalog', 'information_schema') order by 1"
         ).fetchall()
         history: list[Any] = []
-        if conn.execute("select to_regclass('supabase_migrations.schema_migrations')").fetchone()[0]:
+        if conn.execute("select to_regclass('supabase_migrations.schema_migrations')").fetchone()[
+            0
+        ]:
             history = conn.execute(
                 "select version, checksum from supabase_migrations.schema_migrations order by 1"
             ).fetchall()
@@ -72,7 +74,7 @@ def test_edited_applied_migration_is_refused_by_name(project: Project, empty_db:
     path.write_text(TABLE_V1 + "alter table public.notes add column title text;\n")
     write(project, "migrations/20260103000000_later.sql", "create table public.later (id int);\n")
 
-    with pytest.raises(migrations.ChangedMigrationError, match="20260101000000_notes.sql"):
+    with pytest.raises(migrations.ChangedMigrationError, match=r"20260101000000_notes\.sql"):
         migrations.migrate(project, empty_db)
 
     # Nothing after the refusal ran, not even the new, valid migration.
@@ -110,7 +112,9 @@ def test_error_line_points_inside_a_multi_line_statement(project: Project, empty
         "migrations/20260101000000_typo.sql",
         "-- a comment\ncreate table public.t (\n    id int,\n    name texx\n);\n",
     )
-    with pytest.raises(migrations.MigrationError, match=r"20260101000000_typo\.sql:4: type \"texx\""):
+    with pytest.raises(
+        migrations.MigrationError, match=r"20260101000000_typo\.sql:4: type \"texx\""
+    ):
         migrations.migrate(project, empty_db)
 
 
@@ -135,7 +139,7 @@ def test_concurrent_migrate_runs_apply_each_file_once(project: Project, empty_db
     def run() -> None:
         try:
             results.append(migrations.migrate(project, empty_db))
-        except BaseException as exc:  # noqa: BLE001 - collected and asserted below
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=run) for _ in range(3)]
@@ -175,9 +179,7 @@ def test_status_reports_applied_pending_and_changed(project: Project, empty_db: 
     assert states["supabase/bootstrap.sql"] == "applied"
 
 
-def test_declarative_files_are_reapplied_only_when_changed(
-    project: Project, empty_db: str
-) -> None:
+def test_declarative_files_are_reapplied_only_when_changed(project: Project, empty_db: str) -> None:
     write(project, "migrations/20260101000000_notes.sql", TABLE_V1)
     view = write(
         project,
@@ -217,7 +219,7 @@ def test_migration_recorded_by_supabase_cli_is_not_applied_again(
 
 def test_misnamed_migration_file_is_refused(project: Project, empty_db: str) -> None:
     write(project, "migrations/add_notes.sql", TABLE_V1)
-    with pytest.raises(migrations.MigrationError, match="add_notes.sql: migration files must be"):
+    with pytest.raises(migrations.MigrationError, match=r"add_notes\.sql: migration files must be"):
         migrations.migrate(project, empty_db)
 
 
@@ -258,8 +260,10 @@ def test_auth_helpers_read_claims_like_supabase(empty_db: str, project: Project)
     with connect(empty_db) as conn, conn.transaction():
         conn.execute(
             "select set_config('request.jwt.claims', %s, true)",
-            ('{"sub": "4a1d0e8c-9f14-4a4e-a1d2-5b1f6c7d8e9f", "role": "authenticated",'
-             ' "email": "a@example.test"}',),
+            (
+                '{"sub": "4a1d0e8c-9f14-4a4e-a1d2-5b1f6c7d8e9f", "role": "authenticated",'
+                ' "email": "a@example.test"}',
+            ),
         )
         row = conn.execute("select auth.uid()::text, auth.role(), auth.email(), auth.jwt()->>'sub'")
         assert row.fetchone() == (
