@@ -175,6 +175,20 @@ def db_lint() -> None:
         fail(f"{' and '.join(failed)} found problems")
 
 
+@app.command("seed")
+def seed(db_url: DbUrl = None) -> None:
+    """Load the development seed (supabase/seed.sql) in one transaction."""
+    project = find_project()
+    if not project.seed_file.is_file():
+        fail(f"no seed file at {project.seed_file}")
+    url = resolve_url(db_url, project)
+    began = time.perf_counter()
+    with connect(url) as conn, conn.transaction():
+        count = migrations.execute_script(conn, project.seed_file.read_text(), "supabase/seed.sql")
+    elapsed = time.perf_counter() - began
+    out.print(f"seeded {redact(url)}: {len(count)} statements in {elapsed:.2f}s")
+
+
 @db_app.command("stop")
 def db_stop() -> None:
     """Stop the embedded PostgreSQL if it runs."""

@@ -234,7 +234,7 @@ def migrate(
         # re-reads the state and finds nothing left to do.
         conn.execute("select pg_advisory_lock(%s)", (ADVISORY_LOCK_KEY,))
         try:
-            _execute_script(conn, TRACKING_DDL, "supabase_migrations tracking tables")
+            execute_script(conn, TRACKING_DDL, "supabase_migrations tracking tables")
             plan = make_plan(project, conn)
             _refuse_changed(plan)
             applied: list[str] = []
@@ -280,11 +280,11 @@ def _apply(conn: psycopg.Connection[Any], files: Iterable[SqlFile], *, record: R
         conn.execute("set local lock_timeout = '10s'")
         conn.execute("set local statement_timeout = '10min'")
         for f in files:
-            statements = _execute_script(conn, f.text, f.relative)
+            statements = execute_script(conn, f.text, f.relative)
             record(conn, f, statements)
 
 
-def _execute_script(conn: psycopg.Connection[Any], text: str, label: str) -> list[str]:
+def execute_script(conn: psycopg.Connection[Any], text: str, label: str) -> list[str]:
     statements = split_sql(text)
     for st in statements:
         try:
