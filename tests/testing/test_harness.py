@@ -49,9 +49,11 @@ def test_settings_are_transaction_local(pg: TestDatabase) -> None:
 
 
 def test_isolation_guard_refuses_a_role_that_bypasses_rls(pg: TestDatabase) -> None:
-    with pytest.raises(IsolationGuardError, match="service_role"):
-        with pg.acting_as(Principal.service(), guard=True):
-            pass
+    with (
+        pytest.raises(IsolationGuardError, match="service_role"),
+        pg.acting_as(Principal.service(), guard=True),
+    ):
+        pass
 
 
 def test_service_role_is_allowed_where_isolation_is_not_being_proven(pg: TestDatabase) -> None:
@@ -60,9 +62,11 @@ def test_service_role_is_allowed_where_isolation_is_not_being_proven(pg: TestDat
 
 
 def test_impersonation_refuses_roles_outside_the_api(pg: TestDatabase) -> None:
-    with pytest.raises(ImpersonationError, match="postgres"):
-        with pg.acting_as(Principal("postgres", {}), guard=False):
-            pass
+    with (
+        pytest.raises(ImpersonationError, match="postgres"),
+        pg.acting_as(Principal("postgres", {}), guard=False),
+    ):
+        pass
 
 
 def test_failed_block_is_rolled_back(pg: TestDatabase) -> None:
