@@ -7,7 +7,14 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 FailMode = Literal["open", "closed"]
@@ -25,6 +32,16 @@ def _check_url(value: str | None, *, schemes: tuple[str, ...], name: str) -> str
         raise ValueError(f"{name} must start with {' or '.join(s + '://' for s in schemes)}")
     if parts.scheme in ("http", "https") and not parts.netloc:
         raise ValueError(f"{name} has no host")
+    return value
+
+
+def _check_conninfo(value: str) -> str:
+    from psycopg import conninfo
+
+    try:
+        conninfo.conninfo_to_dict(value)
+    except Exception as exc:  # noqa: BLE001 - any parse failure is one message
+        raise ValueError(f"DATABASE_URL is not a valid connection string: {exc}") from None
     return value
 
 
@@ -53,6 +70,7 @@ class Settings(BaseSettings):
     trusted_proxy_hops: int = Field(default=0, ge=0, le=10)
     redis_url: str | None = None
     session_binding: bool = False
+    session_binding_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=60, le=90 * 24 * 3600)
     stripe_secret_key: SecretStr | None = None
     stripe_webhook_secret: SecretStr | None = None
     sentry_dsn: str | None = None
@@ -63,12 +81,42 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _database_url(cls, value: str | None) -> str | None:
+        if value and "://" not in value and "=" in value:
+            return _check_conninfo(value)  # libpq's "host=… dbname=…" form
         return _check_url(value, schemes=("postgres", "postgresql"), name="DATABASE_URL")
 
     @field_validator("supabase_url", "supabase_jwks_url", "upstash_redis_rest_url")
     @classmethod
-    def _http_url(cls, value: str | None) -> str | None:
-        return _check_url(value, schemes=("http", "https"), name="the URL")
+    def _http_url(cls, value: str | None, info: ValidationInfo) -> str | None:
+        name = (info.field_name or "the URL").upper()
+        return _check_url(value, schemes=("http", "https"), name=name)
+
+    @field_validator("supabase_jwt_secret")
+    @classmethod
+    def _jwt_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and 0 < len(value.get_secret_value()) < 32:
+            raise ValueError("is shorter than 32 characters: too weak to sign tokens with HS256")
+        return value or None
+
+    @field_validator("stripe_secret_key")
+    @classmethod
+    def _stripe_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value and not value.get_secret_value().startswith(("sk_", "rk_")):
+            raise ValueError("must start with sk_ or rk_ (a Stripe secret or restricted key)")
+        return value or None
+
+    @field_validator("stripe_webhook_secret")
+    @classmethod
+    def _stripe_webhook_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value and not value.get_secret_value().startswith("whsec_"):
+            raise ValueError("must start with whsec_ (a Stripe webhook signing secret)")
+        return value or None
+
+    @model_validator(mode="after")
+    def _supabase_pair(self) -> Settings:
+        if self.supabase_url and not self.supabase_anon_key:
+            raise ValueError("SUPABASE_ANON_KEY is required when SUPABASE_URL is set")
+        return self
 
     @field_validator("redis_url")
     @classmethod
@@ -78,7 +126,21 @@ class Settings(BaseSettings):
     @field_validator("sentry_dsn")
     @classmethod
     def _sentry_dsn(cls, value: str | None) -> str | None:
-        return _check_url(value, schemes=("http", "https"), name="SENTRY_DSN")
+        value = _check_url(value, schemes=("http", "https"), name="SENTRY_DSN")
+        if value:
+            parts = urlsplit(value)
+            if not parts.username or not parts.path.strip("/"):
+                raise ValueError("SENTRY_DSN must look like https://<key>@<host>/<project id>")
+        return value
+
+    @property
+    def jwks_url(self) -> str | None:
+        """SUPABASE_JWKS_URL, else the project's own JWKS when only SUPABASE_URL is known."""
+        if self.supabase_jwks_url:
+            return self.supabase_jwks_url
+        if self.supabase_url and not self.supabase_jwt_secret:
+            return self.supabase_url.rstrip("/") + "/auth/v1/.well-known/jwks.json"
+        return None
 
 
 def load_settings(**overrides: object) -> Settings:
@@ -87,8 +149,10 @@ def load_settings(**overrides: object) -> Settings:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"]).upper() or "settings"
+        field = ".".join(str(p) for p in first["loc"]).upper()
         message = str(first["msg"]).removeprefix("Value error, ")
+        if not field:
+            raise ConfigError(f"invalid settings: {message}") from None
         raise ConfigError(f"invalid setting {field}: {message}") from None
 
 

@@ -135,6 +135,10 @@ class PaymentMismatch(Conflict):
     key = "payment_mismatch"
 
 
+class PaymentNotPending(Conflict):
+    key = "payment_not_pending"
+
+
 class RateLimited(BackendError):
     key = "rate_limited"
     expected = True
@@ -173,8 +177,13 @@ BUSINESS_ERRORS: Mapping[str, tuple[str, type[BackendError]]] = {
     "CB010": ("too_many_occurrences", TooManyOccurrences),
     "CB011": ("payment_mismatch", PaymentMismatch),
     "CB012": ("not_authenticated", Unauthenticated),
+    "CB013": ("payment_not_pending", PaymentNotPending),
 }
 _BY_KEY: Mapping[str, type[BackendError]] = {key: cls for key, cls in BUSINESS_ERRORS.values()}
+
+# Keys the database puts in the HINT of some native errors: the SQLSTATE picks the class,
+# the hint the key (docs/errors.md).
+NATIVE_KEYS = frozenset({"lesson_overlap", "tenant_immutable", "audit_log_append_only"})
 
 # Native PostgreSQL SQLSTATEs that keep their meaning.
 NATIVE_ERRORS: Mapping[str, tuple[str, type[BackendError]]] = {
@@ -256,7 +265,8 @@ def _classify(code: str, detail: str | None, hint: str | None) -> tuple[str, typ
         return "multiple_rows", ContractError
     for table in (NATIVE_ERRORS, POSTGREST_ERRORS):
         if code in table:
-            return table[code]
+            key, cls = table[code]
+            return (documented if documented in NATIVE_KEYS else key), cls
     if code[:2] in NATIVE_CLASSES:
         return NATIVE_CLASSES[code[:2]]
     if code.startswith("PGRST1"):

@@ -66,11 +66,36 @@ def impersonate(
     headers: Mapping[str, str] | None = None,
 ) -> None:
     """Inside the current transaction, become `principal` as PostgREST would."""
+    conn.execute(*impersonation_statement(principal, method=method, path=path, headers=headers))
+
+
+async def aimpersonate(
+    conn: psycopg.AsyncConnection[Any],
+    principal: Principal,
+    *,
+    method: str = "POST",
+    path: str = "/rpc",
+    headers: Mapping[str, str] | None = None,
+) -> None:
+    """`impersonate` for an asyncio connection: the same statement."""
+    await conn.execute(
+        *impersonation_statement(principal, method=method, path=path, headers=headers)
+    )
+
+
+def impersonation_statement(
+    principal: Principal,
+    *,
+    method: str = "POST",
+    path: str = "/rpc",
+    headers: Mapping[str, str] | None = None,
+) -> tuple[str, tuple[str, ...]]:
+    """The one `select set_config(…)` that both `impersonate` variants run."""
     if principal.role not in API_ROLES:
         raise ImpersonationError(f"refusing to impersonate {principal.role!r}: not an API role")
     claims = {"role": principal.role, **principal.claims}
     lowered = {k.lower(): v for k, v in (headers or {}).items()}
-    conn.execute(
+    return (
         "select set_config('role', %s, true),"
         " set_config('request.jwt.claims', %s, true),"
         " set_config('request.method', %s, true),"

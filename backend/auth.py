@@ -1,0 +1,331 @@
+"""Supabase access tokens, verified locally, and optional binding of a session to its first client.
+
+Verification (`TokenVerifier`) needs no call to Supabase Auth per request:
+
+- HS256 tokens are checked with SUPABASE_JWT_SECRET (the project's legacy secret);
+- ES256 and RS256 tokens with the public key of their `kid`, from the project's
+  JWKS (SUPABASE_JWKS_URL, usually `<SUPABASE_URL>/auth/v1/.well-known/jwks.json`),
+  fetched once and cached, fetched again for an unknown `kid` (key rotation);
+- always: signature, `exp` (and `nbf`/`iat` when present), `aud` (default
+  `authenticated`), a UUID `sub`, and a `role` among the accepted ones
+  (`authenticated`: an anon or service key is not a user).
+
+A verified token is the user a service call runs as (`Caller.from_token`).
+
+Session binding (`SessionBinder`, opt-in with SESSION_BINDING=true): the first
+IP address and user agent seen for a token's `session_id` are remembered, as a
+SHA-256 fingerprint (not the address itself), and a token of that session
+presented from elsewhere is refused. The fingerprints live in Redis through
+the upstash-redis client when UPSTASH_REDIS_REST_URL/TOKEN are set, so every
+process agrees; otherwise in this process only (a restart forgets them and
+each process binds on its own), which is fine for a single process and tests.
+A user whose IP address changes (a phone moving between networks) must sign
+in again: that is the price of the binding, and why it is off by default.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import threading
+import time
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+from uuid import UUID
+
+import httpx
+import jwt
+
+from backend.config import Settings
+from backend.errors import Unauthenticated, Unavailable
+
+ASYMMETRIC = ("ES256", "RS256")
+
+
+@dataclass(frozen=True)
+class VerifiedToken:
+    """The claims of a token whose signature, expiry, audience and role were checked."""
+
+    user_id: UUID
+    role: str
+    email: str | None
+    session_id: str | None
+    expires_at: int
+    claims: Mapping[str, Any]
+    token: str = field(repr=False)
+
+
+def _refuse(message: str, key: str = "invalid_token") -> Unauthenticated:
+    return Unauthenticated(message, key=key)
+
+
+class TokenVerifier:
+    """Checks Supabase access tokens locally (HS256 secret or a JWKS of ES256/RS256 keys)."""
+
+    def __init__(
+        self,
+        *,
+        secret: str | None = None,
+        jwks_url: str | None = None,
+        audience: str = "authenticated",
+        issuer: str | None = None,
+        accepted_roles: Collection[str] = ("authenticated",),
+        leeway_seconds: float = 0,
+        jwks_ttl_seconds: float = 600,
+        http_client: httpx.Client | None = None,
+    ) -> None:
+        if not secret and not jwks_url:
+            raise ValueError("token verification needs SUPABASE_JWT_SECRET or SUPABASE_JWKS_URL")
+        self._secret = secret
+        self._jwks_url = jwks_url
+        self._audience = audience
+        self._issuer = issuer
+        self._roles = frozenset(accepted_roles)
+        self._leeway = leeway_seconds
+        self._jwks_ttl = jwks_ttl_seconds
+        self._http = http_client
+        self._keys: dict[str, Any] = {}
+        self._keys_fetched_at = 0.0
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, *, http_client: httpx.Client | None = None
+    ) -> TokenVerifier:
+        secret = settings.supabase_jwt_secret
+        return cls(
+            secret=secret.get_secret_value() if secret else None,
+            jwks_url=settings.jwks_url,
+            audience=settings.supabase_jwt_audience,
+            http_client=http_client,
+        )
+
+    def verify(self, token: str) -> VerifiedToken:
+        """The verified claims of `token`, or `Unauthenticated` saying what is wrong."""
+        token = token.removeprefix("Bearer ").strip()
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError:
+            raise _refuse("the access token is not a JWT") from None
+        algorithm = header.get("alg")
+        key = self._key_for(algorithm, header.get("kid"))
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                key,
+                algorithms=[str(algorithm)],
+                audience=self._audience,
+                issuer=self._issuer,
+                leeway=self._leeway,
+                options={"require": ["exp", "sub", "role"]},
+            )
+        except jwt.ExpiredSignatureError:
+            raise _refuse("the access token has expired", "token_expired") from None
+        except jwt.InvalidAudienceError:
+            raise _refuse("the access token is for another audience") from None
+        except jwt.PyJWTError as exc:
+            raise _refuse(f"the access token is invalid: {exc}") from None
+        return self._verified(claims, token)
+
+    async def averify(self, token: str) -> VerifiedToken:
+        """`verify` for asyncio code (a JWKS fetch, when one is due, runs in a thread)."""
+        return await asyncio.to_thread(self.verify, token)
+
+    def _verified(self, claims: dict[str, Any], token: str) -> VerifiedToken:
+        role = claims.get("role")
+        if role not in self._roles:
+            raise _refuse(f"a token with role {role!r} does not identify a user", "invalid_role")
+        try:
+            user_id = UUID(str(claims["sub"]))
+        except ValueError:
+            raise _refuse("the access token's subject is not a user id") from None
+        session_id = claims.get("session_id")
+        return VerifiedToken(
+            user_id=user_id,
+            role=str(role),
+            email=claims.get("email") or None,
+            session_id=str(session_id) if session_id else None,
+            expires_at=int(claims["exp"]),
+            claims=claims,
+            token=token,
+        )
+
+    def _key_for(self, algorithm: object, kid: object) -> Any:
+        if algorithm == "HS256":
+            if not self._secret:
+                raise _refuse("HS256 tokens are not accepted: no SUPABASE_JWT_SECRET is set")
+            return self._secret
+        if algorithm in ASYMMETRIC:
+            if not self._jwks_url:
+                raise _refuse(f"{algorithm} tokens are not accepted: no SUPABASE_JWKS_URL is set")
+            return self._public_key(str(kid) if kid else "")
+        raise _refuse(f"tokens signed with {algorithm!r} are not accepted")
+
+    def _public_key(self, kid: str) -> Any:
+        with self._lock:
+            stale = time.monotonic() - self._keys_fetched_at > self._jwks_ttl
+            if stale or kid not in self._keys:
+                self._keys = self._fetch_keys()
+                self._keys_fetched_at = time.monotonic()
+            key = self._keys.get(kid)
+        if key is None:
+            raise _refuse(f"the access token's key {kid!r} is not in the project's JWKS")
+        return key
+
+    def _fetch_keys(self) -> dict[str, Any]:
+        assert self._jwks_url is not None
+        try:
+            client = self._http or httpx.Client(timeout=5)
+            try:
+                response = client.get(self._jwks_url)
+                response.raise_for_status()
+                document = response.json()
+            finally:
+                if self._http is None:
+                    client.close()
+            keys = jwt.PyJWKSet.from_dict(document).keys
+        except (httpx.HTTPError, ValueError, jwt.PyJWTError) as exc:
+            raise Unavailable(f"could not read the JWKS: {exc}", key="jwks_unavailable") from exc
+        return {str(k.key_id or ""): k.key for k in keys}
+
+
+# --- session binding ---------------------------------------------------------------------
+
+
+class BindingStore(Protocol):
+    """Set-if-absent with expiry: returns the value now stored under `key`."""
+
+    def bind(self, key: str, value: str, ttl_seconds: int) -> str: ...
+
+
+class InProcessBindingStore:
+    """Bindings in this process's memory, with expiry."""
+
+    def __init__(self) -> None:
+        self._items: dict[str, tuple[str, float]] = {}
+        self._lock = threading.Lock()
+
+    def bind(self, key: str, value: str, ttl_seconds: int) -> str:
+        now = time.monotonic()
+        with self._lock:
+            current = self._items.get(key)
+            if current is not None and current[1] > now:
+                return current[0]
+            if len(self._items) > 10_000:
+                self._items = {k: v for k, v in self._items.items() if v[1] > now}
+            self._items[key] = (value, now + ttl_seconds)
+            return value
+
+
+# One round trip, atomic: keep the first value, return whichever is stored.
+_BIND_SCRIPT = """
+local current = redis.call('GET', KEYS[1])
+if current then return current end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', tonumber(ARGV[2]))
+return ARGV[1]
+"""
+
+
+class UpstashBindingStore:
+    """Bindings in Upstash Redis (shared by every process), through the upstash-redis client."""
+
+    def __init__(self, url: str, token: str, *, timeout: float = 1.0) -> None:
+        from upstash_redis import Redis
+
+        self._redis = Redis(url, token, rest_retries=0, allow_telemetry=False)
+        http = getattr(self._redis, "_http", None)
+        if not isinstance(getattr(http, "_client", None), httpx.Client):
+            raise RuntimeError("upstash-redis changed: cannot set a request timeout on its client")
+        http._client.close()  # type: ignore[union-attr]
+        http._client = httpx.Client(timeout=timeout)  # type: ignore[union-attr]
+
+    def bind(self, key: str, value: str, ttl_seconds: int) -> str:
+        from upstash_redis.errors import UpstashError
+
+        try:
+            stored = self._redis.eval(_BIND_SCRIPT, keys=[key], args=[value, str(ttl_seconds)])
+        except (httpx.HTTPError, UpstashError) as exc:
+            raise Unavailable(
+                f"session binding store failed: {exc}", key="session_store_unavailable"
+            ) from exc
+        return str(stored)
+
+    def close(self) -> None:
+        self._redis.close()  # type: ignore[no-untyped-call]
+
+
+def fingerprint(ip: str, user_agent: str) -> str:
+    """What is remembered of a client: a hash, so the store holds no IP address."""
+    return hashlib.sha256(f"{ip}\n{user_agent}".encode()).hexdigest()
+
+
+class SessionBinder:
+    """Refuses a token whose session was first seen from another IP address or user agent."""
+
+    def __init__(
+        self,
+        store: BindingStore,
+        *,
+        ttl_seconds: int = 7 * 24 * 3600,
+        prefix: str = "backend:session:",
+    ) -> None:
+        self._store = store
+        self._ttl = ttl_seconds
+        self._prefix = prefix
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, *, prefix: str = "backend:session:"
+    ) -> SessionBinder:
+        """Upstash when configured, else in process (see the module's docstring)."""
+        token = settings.upstash_redis_rest_token
+        if settings.upstash_redis_rest_url and token:
+            store: BindingStore = UpstashBindingStore(
+                settings.upstash_redis_rest_url,
+                token.get_secret_value(),
+                timeout=settings.upstash_timeout_seconds,
+            )
+        else:
+            store = InProcessBindingStore()
+        return cls(store, ttl_seconds=settings.session_binding_ttl_seconds, prefix=prefix)
+
+    def check(self, token: VerifiedToken, *, ip: str, user_agent: str) -> None:
+        """Bind the token's session on first sight; refuse it from anywhere else afterwards."""
+        if not token.session_id:
+            return  # nothing to bind: the token names no session
+        seen = fingerprint(ip, user_agent)
+        key = f"{self._prefix}{token.session_id}"
+        if self._store.bind(key, seen, self._ttl) != seen:
+            raise _refuse(
+                "this session was started from another device or network; sign in again",
+                "session_mismatch",
+            )
+
+    async def acheck(self, token: VerifiedToken, *, ip: str, user_agent: str) -> None:
+        await asyncio.to_thread(self.check, token, ip=ip, user_agent=user_agent)
+
+
+class Authenticator:
+    """Verification and (when enabled) session binding: a bearer token in, a user out."""
+
+    def __init__(self, verifier: TokenVerifier, binder: SessionBinder | None = None) -> None:
+        self.verifier = verifier
+        self.binder = binder
+
+    def authenticate(
+        self, authorization: str | None, *, ip: str = "", user_agent: str = ""
+    ) -> VerifiedToken:
+        if not authorization or not authorization.strip():
+            raise _refuse("no access token was given", "not_authenticated")
+        token = self.verifier.verify(authorization)
+        if self.binder is not None:
+            self.binder.check(token, ip=ip, user_agent=user_agent)
+        return token
+
+    async def aauthenticate(
+        self, authorization: str | None, *, ip: str = "", user_agent: str = ""
+    ) -> VerifiedToken:
+        return await asyncio.to_thread(
+            self.authenticate, authorization, ip=ip, user_agent=user_agent
+        )

@@ -1,0 +1,198 @@
+"""The small interface every service is written against, whichever way the database is reached.
+
+A service describes what it wants as a request (an RPC call, a select, an
+insert, an update or a delete, as plain data) and hands it to a `Session`: the
+gateway bound to one caller for one request. Both gateways execute the same
+requests with the same meaning:
+
+- each request is one transaction, run as the caller (row level security applies);
+- rows come back as mappings of column name to value, parsed by the service into models;
+- an update or delete that touched no row raises `NotFound`, never returns quietly;
+- every database error is raised as the typed error of `backend.errors`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol, TypeAlias
+from uuid import UUID
+
+from backend.auth import VerifiedToken
+from backend.db.impersonation import Principal
+
+Row: TypeAlias = Mapping[str, Any]
+Operator = Literal["eq", "neq", "gt", "gte", "lt", "lte", "in", "is"]
+Returns = Literal["row", "rows", "scalar"]
+
+
+@dataclass(frozen=True)
+class Filter:
+    """`column <op> value`; `in` takes a sequence, `is` takes None, True or False."""
+
+    column: str
+    op: Operator
+    value: Any
+
+
+def eq(column: str, value: Any) -> Filter:
+    return Filter(column, "eq", value)
+
+
+@dataclass(frozen=True)
+class Order:
+    column: str
+    descending: bool = False
+
+
+@dataclass(frozen=True)
+class Rpc:
+    """Call `public.<function>` with named parameters, as PostgREST's `POST /rpc/<function>`."""
+
+    function: str
+    params: Mapping[str, Any]
+    returns: Returns = "row"
+
+
+@dataclass(frozen=True)
+class Select:
+    """Read rows of a table or view; `single` turns "no row" into `NotFound`."""
+
+    table: str
+    filters: Sequence[Filter] = ()
+    order: Sequence[Order] = ()
+    limit: int | None = None
+    single: bool = False
+
+
+@dataclass(frozen=True)
+class Insert:
+    table: str
+    values: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Update:
+    """Change the matching rows and return them; no matching row is `NotFound`."""
+
+    table: str
+    values: Mapping[str, Any]
+    filters: Sequence[Filter]
+
+
+@dataclass(frozen=True)
+class Delete:
+    """Delete the matching rows and return them; no matching row is `NotFound`."""
+
+    table: str
+    filters: Sequence[Filter]
+
+
+Request: TypeAlias = Rpc | Select | Insert | Update | Delete
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who a request runs as: the claims the database sees and, for PostgREST, the raw token.
+
+    Build one from a verified access token (`backend.auth`), or use `anon()`;
+    `service()` is for administrative code only (webhooks, jobs) and bypasses
+    row level security.
+    """
+
+    principal: Principal
+    access_token: str | None = field(default=None, repr=False)
+
+    @classmethod
+    def user(
+        cls,
+        user_id: UUID | str,
+        *,
+        email: str | None = None,
+        access_token: str | None = None,
+        claims: Mapping[str, Any] | None = None,
+    ) -> Caller:
+        extra = {k: v for k, v in (claims or {}).items() if k not in ("sub", "email")}
+        return cls(Principal.user(user_id, email=email, **extra), access_token)
+
+    @classmethod
+    def from_token(cls, token: VerifiedToken) -> Caller:
+        """The user of a verified access token, with its full claim set (as PostgREST sees it)."""
+        return cls.user(
+            token.user_id, email=token.email, access_token=token.token, claims=token.claims
+        )
+
+    @classmethod
+    def anon(cls) -> Caller:
+        return cls(Principal.anon())
+
+    @classmethod
+    def service(cls) -> Caller:
+        return cls(Principal.service())
+
+    @property
+    def role(self) -> str:
+        return self.principal.role
+
+    @property
+    def user_id(self) -> str | None:
+        return self.principal.user_id
+
+
+def describe(request: Request) -> tuple[str, str]:
+    """The HTTP method and path PostgREST would see for this request."""
+    match request:
+        case Rpc(function=function):
+            return "POST", f"/rpc/{function}"
+        case Select(table=table):
+            return "GET", f"/{table}"
+        case Insert(table=table):
+            return "POST", f"/{table}"
+        case Update(table=table):
+            return "PATCH", f"/{table}"
+        case Delete(table=table):
+            return "DELETE", f"/{table}"
+    raise TypeError(f"not a gateway request: {request!r}")  # pragma: no cover
+
+
+class Session(Protocol):
+    """A gateway bound to one caller: what a synchronous service talks to."""
+
+    @property
+    def caller(self) -> Caller: ...
+
+    def execute(self, request: Request) -> Any:
+        """Run one request in one transaction: rows for select/insert/update/delete and
+        for a set-returning RPC, one row for an RPC returning a row, a value for a scalar."""
+        ...
+
+
+class AsyncSession(Protocol):
+    """The same as `Session`, for asyncio code."""
+
+    @property
+    def caller(self) -> Caller: ...
+
+    async def execute(self, request: Request) -> Any: ...
+
+
+class Gateway(Protocol):
+    """A way to reach the database that hands out caller-bound sessions."""
+
+    def session(self, caller: Caller) -> Session:
+        """Bound to an anonymous or signed-in caller; a service_role caller is refused."""
+        ...
+
+    def administrative_session(self) -> Session:
+        """Bound to `service_role`: bypasses row level security, for trusted server code."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class AsyncGateway(Protocol):
+    def session(self, caller: Caller) -> AsyncSession: ...
+
+    def administrative_session(self) -> AsyncSession: ...
+
+    async def close(self) -> None: ...

@@ -1,0 +1,418 @@
+"""The direct gateway: psycopg 3 pools, each request one transaction impersonating its caller.
+
+Per request, exactly as PostgREST does: a READ ONLY transaction for reads, the
+target role's own settings (for example `statement_timeout` of `anon` and
+`authenticated`), then the one impersonation statement (`role`, the full
+claim set, `request.method`, `request.path`, `request.headers` with the
+request id), then the query, then COMMIT. Nothing of a request outlives its
+transaction, so one pool serves any number of callers without leaking one
+caller's identity to the next.
+
+RPC parameters are cast to the function's declared argument types, read once
+from the catalog, as PostgREST does from its schema cache: JSON-ready values
+(strings for UUIDs and times) mean the same on both gateways.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from psycopg import sql
+from psycopg.rows import dict_row
+from psycopg_pool import AsyncConnectionPool, ConnectionPool, PoolTimeout
+
+from backend.db.impersonation import aimpersonate, impersonate
+from backend.errors import (
+    BackendError,
+    ContractError,
+    Forbidden,
+    NotFound,
+    Unavailable,
+    from_psycopg,
+)
+from backend.gateway.base import (
+    Caller,
+    Delete,
+    Filter,
+    Insert,
+    Request,
+    Returns,
+    Rpc,
+    Select,
+    Update,
+    describe,
+)
+from backend.observability import request_headers
+
+SCHEMA = "public"
+
+
+@dataclass(frozen=True)
+class Signature:
+    """One overload of a function: its input argument names and types, how many have defaults."""
+
+    names: tuple[str, ...]
+    types: tuple[str, ...]
+    defaults: int
+
+    def accepts(self, given: Sequence[str]) -> bool:
+        required = set(self.names[: len(self.names) - self.defaults])
+        return set(given) <= set(self.names) and required <= set(given)
+
+
+_SIGNATURES_SQL = """
+select coalesce(p.proargnames, '{}')::text[] as names,
+       coalesce(p.proargmodes::text[], '{}') as modes,
+       array(select format_type(t, null) from unnest(p.proargtypes) as t) as types,
+       p.pronargdefaults as defaults
+from pg_catalog.pg_proc as p
+join pg_catalog.pg_namespace as n on n.oid = p.pronamespace
+where n.nspname = %s and p.proname = %s
+"""
+
+_ROLE_SETTINGS_SQL = """
+select r.rolname, s.setconfig
+from pg_catalog.pg_db_role_setting as s
+join pg_catalog.pg_roles as r on r.oid = s.setrole
+where s.setdatabase in (0, (select oid from pg_catalog.pg_database
+                            where datname = current_database()))
+  and r.rolname in ('anon', 'authenticated', 'service_role')
+order by s.setdatabase
+"""
+
+
+def _signature(row: Mapping[str, Any]) -> Signature:
+    modes = list(row["modes"])
+    names = list(row["names"])
+    if modes:  # keep the input arguments only: IN, INOUT and VARIADIC
+        names = [n for n, m in zip(names, modes, strict=False) if m in ("i", "b", "v")]
+    return Signature(tuple(names), tuple(row["types"]), int(row["defaults"]))
+
+
+class _Catalog:
+    """What PostgREST keeps in its schema cache, for the requests this gateway runs."""
+
+    def __init__(self) -> None:
+        self.functions: dict[str, list[Signature]] = {}
+        self.role_settings: dict[str, list[tuple[str, str]]] | None = None
+        self.lock = threading.Lock()
+
+    def choose(self, function: str, given: Sequence[str]) -> Signature:
+        candidates = [s for s in self.functions.get(function, []) if s.accepts(given)]
+        if not candidates:
+            error = ContractError(
+                f"Could not find the function {SCHEMA}.{function}({', '.join(sorted(given))})"
+                " in the database",
+                key="function_not_found",
+            )
+            error.hint = "check the function's name and parameter names against domain.md"
+            raise error
+        return candidates[0]
+
+    def remember_role_settings(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        settings: dict[str, list[tuple[str, str]]] = {}
+        for row in rows:
+            for item in row["setconfig"] or []:
+                name, _, value = str(item).partition("=")
+                settings.setdefault(row["rolname"], []).append((name, value))
+        self.role_settings = settings
+
+
+def _transaction_setup(catalog: _Catalog, role: str, read_only: bool) -> sql.Composed | None:
+    """`transaction_read_only` and the role's own settings, in one statement."""
+    items: list[tuple[str, str]] = [("transaction_read_only", "on")] if read_only else []
+    items += (catalog.role_settings or {}).get(role, [])
+    if not items:
+        return None
+    return sql.SQL("select {}").format(
+        sql.SQL(", ").join(
+            sql.SQL("set_config({}, {}, true)").format(sql.Literal(k), sql.Literal(v))
+            for k, v in items
+        )
+    )
+
+
+def _where(filters: Sequence[Filter]) -> tuple[sql.Composable, list[Any]]:
+    if not filters:
+        return sql.SQL(""), []
+    parts: list[sql.Composable] = []
+    params: list[Any] = []
+    ops = {"eq": "=", "neq": "<>", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
+    for f in filters:
+        column = sql.Identifier(f.column)
+        if f.op in ops:
+            parts.append(sql.SQL("{} {} %s").format(column, sql.SQL(ops[f.op])))
+            params.append(f.value)
+        elif f.op == "in":
+            values = list(f.value)
+            if not values:
+                parts.append(sql.SQL("false"))
+            else:
+                marks = sql.SQL(", ").join(sql.Placeholder() for _ in values)
+                parts.append(sql.SQL("{} in ({})").format(column, marks))
+                params.extend(values)
+        elif f.op == "is":
+            literal = {None: "null", True: "true", False: "false"}[f.value]
+            parts.append(sql.SQL("{} is {}").format(column, sql.SQL(literal)))
+        else:  # pragma: no cover - Operator is a closed Literal
+            raise ValueError(f"unknown filter operator {f.op!r}")
+    return sql.SQL(" where ") + sql.SQL(" and ").join(parts), params
+
+
+def _compile(request: Request, signature: Signature | None) -> tuple[sql.Composed, list[Any]]:
+    table = sql.Identifier(SCHEMA, getattr(request, "table", "") or "_")
+    match request:
+        case Rpc(function=function, params=params, returns=returns):
+            assert signature is not None
+            types = dict(zip(signature.names, signature.types, strict=True))
+            args = sql.SQL(", ").join(
+                sql.SQL("{} => %s::{}").format(sql.Identifier(name), sql.SQL(types[name]))
+                for name in params
+            )
+            fn = sql.Identifier(SCHEMA, function)
+            if returns == "scalar":
+                return sql.SQL("select {}({}) as value").format(fn, args), list(params.values())
+            return sql.SQL("select * from {}({})").format(fn, args), list(params.values())
+        case Select(filters=filters, order=order, limit=limit):
+            where, values = _where(filters)
+            query = sql.SQL("select * from {}{}").format(table, where)
+            if order:
+                query += sql.SQL(" order by ") + sql.SQL(", ").join(
+                    sql.SQL("{} {}").format(
+                        sql.Identifier(o.column), sql.SQL("desc" if o.descending else "asc")
+                    )
+                    for o in order
+                )
+            if limit is not None:
+                query += sql.SQL(" limit {}").format(sql.Literal(int(limit)))
+            return query, values
+        case Insert(values=row):
+            columns = sql.SQL(", ").join(sql.Identifier(c) for c in row)
+            marks = sql.SQL(", ").join(sql.Placeholder() for _ in row)
+            insert = sql.SQL("insert into {} ({}) values ({}) returning *")
+            return insert.format(table, columns, marks), list(row.values())
+        case Update(values=row, filters=filters):
+            assignments = sql.SQL(", ").join(
+                sql.SQL("{} = %s").format(sql.Identifier(c)) for c in row
+            )
+            where, values = _where(filters)
+            query = sql.SQL("update {} set {}{} returning *").format(table, assignments, where)
+            return query, [*row.values(), *values]
+        case Delete(filters=filters):
+            where, values = _where(filters)
+            return sql.SQL("delete from {}{} returning *").format(table, where), values
+    raise TypeError(f"not a gateway request: {request!r}")  # pragma: no cover
+
+
+def _shape(request: Request, rows: list[dict[str, Any]]) -> Any:
+    """Rows as the caller expects them, with "nothing touched" turned into `NotFound`."""
+    match request:
+        case Rpc(returns=returns, function=function):
+            return _rpc_result(returns, function, rows)
+        case Select(single=True, table=table):
+            if not rows:
+                raise NotFound(f"no {table} row matches", key="not_found")
+            return rows[0]
+        case Update(table=table) | Delete(table=table):
+            if not rows:
+                raise NotFound(f"no {table} row matches (or it is not yours)", key="not_found")
+            return rows
+        case Insert():
+            return rows[0]
+    return rows
+
+
+def _rpc_result(returns: Returns, function: str, rows: list[dict[str, Any]]) -> Any:
+    if returns == "rows":
+        return rows
+    if returns == "scalar":
+        return rows[0]["value"] if rows else None
+    # A function returning a composite yields one row; all-null means it returned null.
+    if not rows or all(v is None for v in rows[0].values()):
+        raise NotFound(f"{function} returned no row", key="not_found")
+    return rows[0]
+
+
+def _refuse_service_role(caller: Caller) -> None:
+    if caller.role == "service_role":
+        raise Forbidden(
+            "service_role bypasses row level security: use administrative_session()",
+            key="administrative_only",
+        )
+
+
+def _failed(exc: Exception) -> BackendError:
+    if isinstance(exc, PoolTimeout):
+        return Unavailable("no database connection became free in time", key="pool_timeout")
+    return from_psycopg(exc)
+
+
+class DirectGateway:
+    """A psycopg connection pool that hands out caller-bound sessions (synchronous)."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        min_size: int = 1,
+        max_size: int = 10,
+        timeout: float = 10.0,
+        pool: ConnectionPool[Any] | None = None,
+    ) -> None:
+        self._pool: ConnectionPool[Any] = pool or ConnectionPool(
+            url,
+            min_size=min_size,
+            max_size=max_size,
+            timeout=timeout,
+            kwargs={"row_factory": dict_row, "connect_timeout": 10},
+            open=True,
+        )
+        self._catalog = _Catalog()
+
+    def session(self, caller: Caller) -> DirectSession:
+        """The gateway bound to an anonymous or signed-in caller."""
+        _refuse_service_role(caller)
+        return DirectSession(self, caller)
+
+    def administrative_session(self) -> DirectSession:
+        """Runs as `service_role` (row level security does not apply): trusted code only."""
+        return DirectSession(self, Caller.service())
+
+    def close(self) -> None:
+        self._pool.close()
+
+    def __enter__(self) -> DirectGateway:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _transaction(self, caller: Caller, request: Request) -> Iterator[psycopg.Connection[Any]]:
+        method, path = describe(request)
+        try:
+            with self._pool.connection() as conn, conn.transaction():
+                self._load_catalog(conn, request)
+                setup = _transaction_setup(self._catalog, caller.role, method == "GET")
+                if setup is not None:
+                    conn.execute(setup)
+                impersonate(
+                    conn, caller.principal, method=method, path=path, headers=request_headers()
+                )
+                yield conn
+        except (psycopg.Error, PoolTimeout) as exc:
+            raise _failed(exc) from exc
+
+    def _load_catalog(self, conn: psycopg.Connection[Any], request: Request) -> None:
+        catalog = self._catalog
+        if catalog.role_settings is None:
+            catalog.remember_role_settings(conn.execute(_ROLE_SETTINGS_SQL).fetchall())
+        if isinstance(request, Rpc) and not catalog.functions.get(request.function):
+            rows = conn.execute(_SIGNATURES_SQL, (SCHEMA, request.function)).fetchall()
+            catalog.functions[request.function] = [_signature(r) for r in rows]
+
+
+class DirectSession:
+    """The direct gateway bound to one caller."""
+
+    def __init__(self, gateway: DirectGateway, caller: Caller) -> None:
+        self._gateway = gateway
+        self._caller = caller
+
+    @property
+    def caller(self) -> Caller:
+        return self._caller
+
+    def execute(self, request: Request) -> Any:
+        with self._gateway._transaction(self._caller, request) as conn:
+            signature = None
+            if isinstance(request, Rpc):
+                signature = self._gateway._catalog.choose(request.function, list(request.params))
+            query, params = _compile(request, signature)
+            cursor = conn.execute(query, params)
+            rows = cursor.fetchall() if cursor.description else []
+            return _shape(request, rows)
+
+
+class AsyncDirectGateway:
+    """The same gateway for asyncio code, over an `AsyncConnectionPool` opened on first use."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        min_size: int = 1,
+        max_size: int = 10,
+        timeout: float = 10.0,
+    ) -> None:
+        self._pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
+            url,
+            min_size=min_size,
+            max_size=max_size,
+            timeout=timeout,
+            kwargs={"row_factory": dict_row, "connect_timeout": 10},
+            open=False,
+        )
+        self._opened = False
+        self._catalog = _Catalog()
+
+    def session(self, caller: Caller) -> AsyncDirectSession:
+        _refuse_service_role(caller)
+        return AsyncDirectSession(self, caller)
+
+    def administrative_session(self) -> AsyncDirectSession:
+        return AsyncDirectSession(self, Caller.service())
+
+    async def close(self) -> None:
+        if self._opened:
+            await self._pool.close()
+
+    async def _run(self, caller: Caller, request: Request) -> Any:
+        if not self._opened:
+            await self._pool.open()
+            self._opened = True
+        method, path = describe(request)
+        catalog = self._catalog
+        try:
+            async with self._pool.connection() as conn, conn.transaction():
+                if catalog.role_settings is None:
+                    cur = await conn.execute(_ROLE_SETTINGS_SQL)
+                    catalog.remember_role_settings(await cur.fetchall())
+                signature = None
+                if isinstance(request, Rpc):
+                    if not catalog.functions.get(request.function):
+                        cur = await conn.execute(_SIGNATURES_SQL, (SCHEMA, request.function))
+                        catalog.functions[request.function] = [
+                            _signature(r) for r in await cur.fetchall()
+                        ]
+                    signature = catalog.choose(request.function, list(request.params))
+                setup = _transaction_setup(catalog, caller.role, method == "GET")
+                if setup is not None:
+                    await conn.execute(setup)
+                await aimpersonate(
+                    conn, caller.principal, method=method, path=path, headers=request_headers()
+                )
+                query, params = _compile(request, signature)
+                cursor = await conn.execute(query, params)
+                rows = await cursor.fetchall() if cursor.description else []
+                return _shape(request, rows)
+        except (psycopg.Error, PoolTimeout) as exc:
+            raise _failed(exc) from exc
+
+
+class AsyncDirectSession:
+    def __init__(self, gateway: AsyncDirectGateway, caller: Caller) -> None:
+        self._gateway = gateway
+        self._caller = caller
+
+    @property
+    def caller(self) -> Caller:
+        return self._caller
+
+    async def execute(self, request: Request) -> Any:
+        return await self._gateway._run(self._caller, request)

@@ -1,0 +1,383 @@
+"""Typed inputs and results of the service API.
+
+Inputs mirror the database's rules (docs: `domain.md`) so that bad input fails
+before the round trip, with a message per field; the database stays the
+authority and checks everything again. Results are what the functions and
+views return, parsed from either gateway: ids are `UUID`, times are aware
+`datetime`, money is integer cents.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any, Literal, Self
+from uuid import UUID
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+
+# The limits of the database's `integer` money and duration columns.
+INT4_MAX = 2_147_483_647
+MAX_OCCURRENCES = 104
+
+# Text as the database takes it (no length limit there); names must not be blank.
+NonBlank = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+OptionalText = Annotated[str, StringConstraints(strip_whitespace=True)] | None
+Cents = Annotated[int, Field(ge=0, le=INT4_MAX)]
+DurationMinutes = Annotated[int, Field(ge=1, le=1440)]
+LessonStatus = Literal["scheduled", "completed", "cancelled", "no_show"]
+PaymentStatus = Literal["unpaid", "paid", "waived", "refunded"]
+PaymentMethod = Literal["stripe", "cash", "card", "bank_transfer", "other"]
+Frequency = Literal["weekly", "biweekly"]
+# A plain shape check: the address is the coach's business, not proof that it exists.
+Email = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"),
+]
+Phone = Annotated[str, StringConstraints(strip_whitespace=True)]
+
+
+class Input(BaseModel):
+    """Base of every input: unknown fields are refused, not silently dropped."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Result(BaseModel):
+    """Base of every result: columns this code does not know yet are ignored."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+def _distinct(ids: list[UUID]) -> list[UUID]:
+    if len(set(ids)) != len(ids):
+        raise ValueError("must not name the same client twice")
+    return ids
+
+
+def _check_timezone(name: str | None) -> str | None:
+    if name is None:
+        return None
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"unknown time zone {name!r} (use an IANA name like 'Europe/Paris')"
+        ) from None
+    return name
+
+
+# --- coaches -----------------------------------------------------------------------------
+
+
+class Coach(Result):
+    id: UUID
+    full_name: str | None = None
+    email: str | None = None
+    business_name: str | None = None
+    timezone: str = "UTC"
+    currency: str = "usd"
+    stripe_account_id: str | None = None
+    created_at: datetime | None = None
+
+
+# --- clients -----------------------------------------------------------------------------
+
+
+class ClientCreate(Input):
+    first_name: NonBlank
+    last_name: OptionalText = None
+    email: Email | None = None
+    phone: Phone | None = None
+    notes: OptionalText = None
+    is_active: bool = True
+
+
+class ClientUpdate(Input):
+    first_name: NonBlank | None = None
+    last_name: OptionalText = None
+    email: Email | None = None
+    phone: Phone | None = None
+    notes: OptionalText = None
+    is_active: bool | None = None
+
+    @model_validator(mode="after")
+    def _something_to_change(self) -> Self:
+        if not self.model_fields_set:
+            raise ValueError("nothing to change: give at least one field")
+        return self
+
+
+class Client(Result):
+    id: UUID
+    coach_id: UUID
+    first_name: str
+    last_name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    notes: str | None = None
+    is_active: bool = True
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+# --- lesson types ------------------------------------------------------------------------
+
+
+class LessonTypeCreate(Input):
+    name: NonBlank
+    description: OptionalText = None
+    duration_minutes: DurationMinutes
+    price_cents: Cents
+    max_participants: Annotated[int, Field(ge=1, le=INT4_MAX)] = 1
+    is_active: bool = True
+
+
+class LessonTypeUpdate(Input):
+    name: NonBlank | None = None
+    description: OptionalText = None
+    duration_minutes: DurationMinutes | None = None
+    price_cents: Cents | None = None
+    max_participants: Annotated[int, Field(ge=1, le=INT4_MAX)] | None = None
+    is_active: bool | None = None
+
+    @model_validator(mode="after")
+    def _something_to_change(self) -> Self:
+        if not self.model_fields_set:
+            raise ValueError("nothing to change: give at least one field")
+        return self
+
+
+class LessonType(Result):
+    id: UUID
+    coach_id: UUID
+    name: str
+    description: str | None = None
+    duration_minutes: int
+    price_cents: int
+    max_participants: int = 1
+    is_active: bool = True
+    created_at: datetime | None = None
+
+
+# --- lessons -----------------------------------------------------------------------------
+
+
+class LessonCreate(Input):
+    """`create_lesson_with_participants`: the end time and price default from the lesson type."""
+
+    client_ids: Annotated[list[UUID], Field(min_length=1, max_length=1000)]
+    start_time: AwareDatetime
+    end_time: AwareDatetime | None = None
+    lesson_type_id: UUID | None = None
+    title: OptionalText = None
+    location: OptionalText = None
+    notes: OptionalText = None
+    price_cents: Cents | None = None
+
+    _distinct_clients = field_validator("client_ids")(_distinct)
+
+    @model_validator(mode="after")
+    def _times(self) -> Self:
+        if self.end_time is not None and self.end_time <= self.start_time:
+            raise ValueError("end_time must be after start_time")
+        if self.end_time is None and self.lesson_type_id is None:
+            raise ValueError("give end_time, or a lesson_type_id whose duration sets it")
+        return self
+
+
+class LessonUpdate(Input):
+    """`update_lesson`: a field left out stays as it is; `client_ids` replaces the participants."""
+
+    start_time: AwareDatetime | None = None
+    end_time: AwareDatetime | None = None
+    title: OptionalText = None
+    location: OptionalText = None
+    notes: OptionalText = None
+    client_ids: Annotated[list[UUID], Field(min_length=1, max_length=1000)] | None = None
+
+    @field_validator("client_ids")
+    @classmethod
+    def _distinct_clients(cls, ids: list[UUID] | None) -> list[UUID] | None:
+        return None if ids is None else _distinct(ids)
+
+    @model_validator(mode="after")
+    def _times(self) -> Self:
+        if not self.model_fields_set:
+            raise ValueError("nothing to change: give at least one field")
+        if self.start_time and self.end_time and self.end_time <= self.start_time:
+            raise ValueError("end_time must be after start_time")
+        return self
+
+
+class LessonCancel(Input):
+    reason: OptionalText = None
+
+
+class LessonComplete(Input):
+    absent_client_ids: list[UUID] = Field(default_factory=list)
+
+
+class RecurringLessonCreate(Input):
+    """`create_recurring_lessons`: the whole series or nothing, at most 104 lessons."""
+
+    client_ids: Annotated[list[UUID], Field(min_length=1, max_length=1000)]
+    first_start_time: AwareDatetime
+    duration_minutes: DurationMinutes
+    frequency: Frequency
+    until_date: date | None = None
+    occurrences: Annotated[int, Field(ge=1, le=MAX_OCCURRENCES)] | None = None
+    lesson_type_id: UUID | None = None
+    title: OptionalText = None
+    location: OptionalText = None
+    timezone: str | None = None
+    price_cents: Cents | None = None
+
+    _distinct_clients = field_validator("client_ids")(_distinct)
+
+    @field_validator("timezone")
+    @classmethod
+    def _iana(cls, name: str | None) -> str | None:
+        return _check_timezone(name)
+
+    @model_validator(mode="after")
+    def _bounded(self) -> Self:
+        if self.until_date is None and self.occurrences is None:
+            raise ValueError("give until_date or occurrences: a series must end")
+        if self.until_date is not None and self.until_date < self.first_start_time.date():
+            raise ValueError("until_date must not be before the first lesson")
+        return self
+
+
+class Lesson(Result):
+    id: UUID
+    coach_id: UUID
+    client_id: UUID | None = None
+    lesson_type_id: UUID | None = None
+    recurring_lesson_id: UUID | None = None
+    is_recurring: bool = False
+    title: str | None = None
+    start_time: datetime
+    end_time: datetime
+    status: LessonStatus
+    location: str | None = None
+    notes: str | None = None
+    price_cents: int | None = None
+    cancelled_at: datetime | None = None
+    cancellation_reason: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+class LessonParticipant(Result):
+    id: UUID
+    lesson_id: UUID
+    client_id: UUID
+    coach_id: UUID
+    price_cents: int
+    payment_status: PaymentStatus
+    payment_id: UUID | None = None
+    paid_at: datetime | None = None
+    attended: bool | None = None
+
+
+# --- payments ----------------------------------------------------------------------------
+
+
+class PaymentRecord(Input):
+    """`record_payment`: the amount is computed by the database from the charges."""
+
+    client_id: UUID
+    participant_ids: Annotated[list[UUID], Field(min_length=1, max_length=1000)]
+    method: PaymentMethod
+    note: OptionalText = None
+
+    @field_validator("participant_ids")
+    @classmethod
+    def _distinct_charges(cls, ids: list[UUID]) -> list[UUID]:
+        if len(set(ids)) != len(ids):
+            raise ValueError("must not name the same charge twice")
+        return ids
+
+
+class Payment(Result):
+    id: UUID
+    coach_id: UUID
+    client_id: UUID
+    amount_cents: int
+    currency: str | None = None
+    method: PaymentMethod
+    status: Literal["pending", "succeeded", "failed", "refunded"]
+    stripe_checkout_session_id: str | None = None
+    stripe_payment_intent_id: str | None = None
+    credit_cents: int = 0
+    note: str | None = None
+    paid_at: datetime | None = None
+    created_at: datetime | None = None
+
+
+# --- reads -------------------------------------------------------------------------------
+
+
+class ClientBalance(Result):
+    client_id: UUID
+    coach_id: UUID
+    first_name: str
+    last_name: str | None = None
+    unpaid_cents: int
+    unpaid_lessons: int
+    oldest_unpaid_at: datetime | None = None
+    last_lesson_at: datetime | None = None
+
+
+class CoachDashboard(Result):
+    coach_id: UUID
+    active_clients: int
+    outstanding_cents: int
+    clients_with_balance: int
+    lessons_next_7_days: int
+    revenue_30_days_cents: int
+
+
+class LessonHistoryEntry(Result):
+    lesson_id: UUID
+    coach_id: UUID
+    client_id: UUID
+    client_name: str | None = None
+    lesson_type_name: str | None = None
+    title: str | None = None
+    start_time: datetime
+    end_time: datetime
+    status: LessonStatus
+    price_cents: int
+    payment_status: PaymentStatus
+
+
+class CalendarRange(Input):
+    """The lessons that overlap [start, end): what a calendar shows for that window."""
+
+    start: AwareDatetime
+    end: AwareDatetime
+    include_cancelled: bool = False
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.end <= self.start:
+            raise ValueError("end must be after start")
+        if (self.end - self.start).days > 366:
+            raise ValueError("a calendar window is at most one year")
+        return self
+
+
+def as_params(model: BaseModel, *, prefix: str = "p_", only_set: bool = False) -> dict[str, Any]:
+    """The model as JSON-ready RPC parameters (`p_<field>`), identical for both gateways."""
+    data = model.model_dump(mode="json", exclude_unset=only_set)
+    return {f"{prefix}{name}": value for name, value in data.items()}

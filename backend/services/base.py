@@ -1,0 +1,149 @@
+"""What every service shares: input parsing, rate limits, running one operation, reporting.
+
+A service method builds an `Operation` (pure: validated input turned into a
+gateway request, plus how to parse the answer and which rate limit applies)
+and runs it through `SyncService._call` or `AsyncService._call`. So each rule
+of "how a call is made" lives here once, for both the sync and async APIs.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Generic, Literal, Protocol, TypeVar
+
+import pydantic
+
+from backend.errors import BackendError, ContractError, ValidationError
+from backend.gateway.base import AsyncSession, Request, Session, describe
+from backend.observability import report_unexpected
+
+log = logging.getLogger("backend.services")
+
+T = TypeVar("T")
+M = TypeVar("M", bound=pydantic.BaseModel)
+PolicyName = Literal["auth", "payment", "lesson"]
+
+
+class Limiter(Protocol):
+    """What services need of `backend.ratelimit.RateLimiter`."""
+
+    def enforce(self, policy: PolicyName, identifier: str) -> Any: ...
+
+    async def aenforce(self, policy: PolicyName, identifier: str) -> Any: ...
+
+
+def parse_input(model: type[M], data: M | Mapping[str, Any] | None = None, **fields: Any) -> M:
+    """`data` (a model, a mapping or keyword fields) as `model`, else a field-level error."""
+    if isinstance(data, model) and not fields:
+        return data
+    raw: dict[str, Any] = {}
+    if isinstance(data, pydantic.BaseModel):
+        raw.update(data.model_dump(exclude_unset=True))
+    elif data is not None:
+        raw.update(data)
+    raw.update(fields)
+    try:
+        return model.model_validate(raw)
+    except pydantic.ValidationError as exc:
+        raise validation_error(exc) from None
+
+
+def validation_error(exc: pydantic.ValidationError) -> ValidationError:
+    """One message per field, keyed by its dotted path (`__root__` for whole-input rules)."""
+    fields: dict[str, str] = {}
+    for error in exc.errors():
+        path = ".".join(str(p) for p in error["loc"]) or "__root__"
+        fields.setdefault(path, str(error["msg"]).removeprefix("Value error, "))
+    summary = "; ".join(f"{k}: {v}" for k, v in fields.items())
+    return ValidationError(f"invalid input: {summary}", key="validation_failed", fields=fields)
+
+
+def parse_row(model: type[M], row: Any) -> M:
+    try:
+        return model.model_validate(row)
+    except pydantic.ValidationError as exc:
+        raise ContractError(
+            f"the database answered a {model.__name__} this code can not read: {exc.errors()[0]}"
+        ) from exc
+
+
+def parse_rows(model: type[M], rows: Any) -> list[M]:
+    return [parse_row(model, row) for row in rows or []]
+
+
+@dataclass(frozen=True)
+class Operation(Generic[T]):
+    """One service call: the request, how to read the answer, the rate limit it counts against."""
+
+    request: Request
+    parse: Callable[[Any], T]
+    limit: PolicyName | None = None
+
+
+def _identifier(user_id: str | None) -> str:
+    return user_id or "anonymous"
+
+
+class SyncService:
+    def __init__(self, session: Session, limiter: Limiter | None = None) -> None:
+        self._session = session
+        self._limiter = limiter
+
+    def _call(self, operation: Operation[T]) -> T:
+        user_id = self._session.caller.user_id
+        if operation.limit and self._limiter is not None:
+            self._limiter.enforce(operation.limit, _identifier(user_id))
+        began = time.perf_counter()
+        try:
+            raw = self._session.execute(operation.request)
+            result = operation.parse(raw)
+        except Exception as exc:
+            _log_outcome(operation.request, user_id, began, exc)
+            report_unexpected(exc, user_id=user_id)
+            raise
+        _log_outcome(operation.request, user_id, began, None)
+        return result
+
+
+class AsyncService:
+    def __init__(self, session: AsyncSession, limiter: Limiter | None = None) -> None:
+        self._session = session
+        self._limiter = limiter
+
+    async def _call(self, operation: Operation[T]) -> T:
+        user_id = self._session.caller.user_id
+        if operation.limit and self._limiter is not None:
+            await self._limiter.aenforce(operation.limit, _identifier(user_id))
+        began = time.perf_counter()
+        try:
+            raw = await self._session.execute(operation.request)
+            result = operation.parse(raw)
+        except Exception as exc:
+            _log_outcome(operation.request, user_id, began, exc)
+            report_unexpected(exc, user_id=user_id)
+            raise
+        _log_outcome(operation.request, user_id, began, None)
+        return result
+
+
+def _log_outcome(
+    request: Request, user_id: str | None, began: float, exc: BaseException | None
+) -> None:
+    method, path = describe(request)
+    extra: dict[str, Any] = {
+        "db_method": method,
+        "db_path": path,
+        "user_id": user_id,
+        "duration_ms": round((time.perf_counter() - began) * 1000, 2),
+    }
+    if exc is None:
+        log.info("%s %s ok", method, path, extra={**extra, "outcome": "ok"})
+    elif isinstance(exc, BackendError) and exc.expected:
+        extra.update(outcome="refused", error_key=exc.key, sqlstate=exc.sqlstate)
+        log.info("%s %s refused: %s", method, path, exc.key, extra=extra)
+    else:
+        extra.update(outcome="failed", error=type(exc).__name__)
+        log.error("%s %s failed: %s", method, path, type(exc).__name__, extra=extra)
