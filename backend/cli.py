@@ -208,7 +208,10 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point: every failure is one line on stderr and a non-zero exit."""
     command = typer.main.get_command(app)
     try:
-        command.main(args=argv, prog_name="backend", standalone_mode=False)
+        # Outside standalone mode click returns the code of `typer.Exit(n)`.
+        code = command.main(args=argv, prog_name="backend", standalone_mode=False)
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except typer.Abort:

@@ -1,0 +1,141 @@
+"""The dynamic proof: the isolation matrix and the RPC attacks, run by impersonation.
+
+Everything happens in one transaction that is rolled back at the end, so the
+audited database is never changed: two throwaway coaches, their generated rows,
+every probe (each in its own savepoint, also rolled back).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+
+from backend.audit.catalog import Catalog
+from backend.audit.findings import Finding
+from backend.audit.prover.fixtures import FixtureError, Fixtures
+from backend.audit.prover.matrix import Cast, Matrix, coach
+from backend.audit.prover.probe import Prober, Tally
+from backend.audit.prover.rpc import RpcProof
+from backend.audit.prover.rules import ISOLATION_FIXTURE_FAILED, RULES
+
+__all__ = ["RULES", "Proof", "ProofUnavailable", "prove_isolation"]
+
+
+class ProofUnavailable(Exception):
+    """The connecting role can not run the proof (it must bypass RLS and become the API roles)."""
+
+
+@dataclass
+class Proof:
+    findings: list[Finding] = field(default_factory=list)
+    probes: int = 0
+    cells: list[tuple[str, str, str, str]] = field(default_factory=list)
+    functions: int = 0
+
+
+def _quiet(_: str) -> None:
+    return None
+
+
+def _check_auditor(conn: psycopg.Connection[Any]) -> None:
+    row = conn.execute(
+        "select rolsuper or rolbypassrls,"
+        " pg_catalog.pg_has_role(current_user, 'authenticated', 'MEMBER')"
+        " and pg_catalog.pg_has_role(current_user, 'anon', 'MEMBER')"
+        " and pg_catalog.pg_has_role(current_user, 'service_role', 'MEMBER'),"
+        " pg_catalog.to_regclass('auth.users') is not null"
+        " from pg_catalog.pg_roles where rolname = current_user"
+    ).fetchone()
+    if row is None or not row[0] or not row[1]:
+        raise ProofUnavailable(
+            "the dynamic proof needs a role that bypasses RLS and may become anon, authenticated "
+            "and service_role (e.g. postgres); use --static-only otherwise"
+        )
+    if not row[2]:
+        raise ProofUnavailable("the dynamic proof needs auth.users to create throwaway coaches")
+
+
+def _ids(rows: list[dict[str, Any]]) -> set[str]:
+    """Every uuid that appears in the given rows."""
+    found = set()
+    for row in rows:
+        for value in row.values():
+            if isinstance(value, str) and len(value) == 36:
+                try:
+                    found.add(str(uuid.UUID(value)))
+                except ValueError:
+                    continue
+    return found
+
+
+def prove_isolation(
+    conn: psycopg.Connection[Any],
+    catalog: Catalog,
+    *,
+    progress: Callable[[str], None] = _quiet,
+    focus: Collection[str] | None = None,
+) -> Proof:
+    """Run the matrix and the RPC attacks against `conn`'s database; change nothing.
+
+    `focus` limits the probes to the named tables, views and functions
+    ("schema.name"); every classified table still gets its fixture rows.
+    """
+
+    def wanted(name: str) -> bool:
+        return focus is None or name.partition("(")[0] in focus
+
+    tally = Tally()
+    proof = Proof()
+    with conn.transaction(force_rollback=True):
+        _check_auditor(conn)
+        conn.execute("set local statement_timeout = '10s'")
+        # never queue behind (or in front of) the database's own users for long
+        conn.execute("set local lock_timeout = '2s'")
+        # What PostgREST sets: the exposed schemas, then the extra search path.
+        conn.execute(
+            "select set_config('search_path', %s, true)",
+            (", ".join([*catalog.config.schemas, "extensions"]),),
+        )
+        fx = Fixtures(conn, catalog)
+        prober = Prober(conn, tally)
+        a_id, b_id = fx.new_user(), fx.new_user()
+        fx.spare_owner = a_id
+        cast = Cast(coach("coach A", a_id), coach("coach B", b_id), a_id, b_id)
+        tables = [t for t in catalog.tables if t.table_class is not None]
+        failed: set[str] = set()
+        # The two coaches' own rows in every table first, parents before children.
+        for relation in tables:
+            for owner in (a_id, b_id):
+                mark = fx.mark()
+                try:
+                    with conn.transaction():
+                        fx.base(relation.qualified, owner)
+                except (FixtureError, psycopg.Error) as exc:
+                    fx.forget_since(mark)
+                    if relation.qualified not in failed:
+                        failed.add(relation.qualified)
+                        tally.findings.append(
+                            ISOLATION_FIXTURE_FAILED.finding(relation.qualified, str(exc))
+                        )
+        progress(f"dynamic: fixtures for {len(tables) - len(failed)} of {len(tables)} tables")
+        matrix = Matrix(conn, catalog, fx, prober, cast, progress)
+        for relation in tables:
+            if relation.qualified not in failed and wanted(relation.qualified):
+                matrix.run_table(relation)
+        victim_rows = [row for _, row in fx.base_rows(b_id)]
+        attacker_rows = [row for _, row in fx.base_rows(a_id)]
+        victim_ids = _ids(victim_rows) - _ids(attacker_rows) | {b_id}
+        all_ids = victim_ids | (_ids(attacker_rows) - _ids(victim_rows)) | {a_id}
+        for view in catalog.views:
+            if wanted(view.qualified):
+                matrix.run_view(view, victim_ids, all_ids)
+        rpc = RpcProof(conn, catalog, fx, prober, cast, progress)
+        proof.functions = rpc.run(victim_ids, all_ids, wanted)
+    proof.findings = tally.findings
+    proof.probes = tally.probes
+    proof.cells = tally.cells
+    return proof

@@ -1,0 +1,278 @@
+"""Throwaway rows for arbitrary tables, generated from the catalog.
+
+Everything is written as the connecting (RLS-bypassing) role inside the
+proof's transaction, which is rolled back at the end. A row's foreign keys
+point at parents of the same owner; values come from `values.generate`, the
+`[fixtures.<table>]` overrides of audit.toml (SQL expressions), and a few
+retries that fill or empty the nullable columns a failing check names.
+"""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from psycopg import errors, sql
+
+from backend.audit.catalog import Catalog
+from backend.audit.prover.shapes import TableShape, load_shape
+from backend.audit.prover.values import generate, literal
+
+AUTH_USERS = "auth.users"
+
+
+class FixtureError(Exception):
+    """No valid row could be generated for a table; the message says why."""
+
+
+@dataclass
+class Draft:
+    """A row ready to insert: column values (Python, or raw SQL overrides) and its owner."""
+
+    table: TableShape
+    values: dict[str, Any]
+    owner: str | None
+
+    def columns_sql(self) -> sql.Composable:
+        return sql.SQL(", ").join(sql.Identifier(c) for c in self.values)
+
+    def values_sql(self) -> sql.Composable:
+        return sql.SQL(", ").join(self.value_sql(c) for c in self.values)
+
+    def value_sql(self, column: str) -> sql.Composable:
+        value = self.values[column]
+        if isinstance(value, sql.Composable):
+            return value
+        return literal(value, self.table.columns[column].type)
+
+    def insert(self, *, returning: bool = False) -> sql.Composed:
+        query = sql.SQL("insert into {} ({}) values ({})").format(
+            self.table.ident, self.columns_sql(), self.values_sql()
+        )
+        if returning:
+            query += sql.SQL(" returning pg_catalog.to_jsonb({}.*)").format(
+                sql.Identifier(self.table.name)
+            )
+        return query
+
+    def with_values(self, **changes: Any) -> Draft:
+        return Draft(self.table, {**self.values, **changes}, self.owner)
+
+
+class Fixtures:
+    def __init__(self, conn: psycopg.Connection[Any], catalog: Catalog) -> None:
+        self.conn = conn
+        self.catalog = catalog
+        self._shapes: dict[str, TableShape] = {}
+        self._base: dict[tuple[str, str | None], dict[str, Any]] = {}
+        self._order: list[tuple[str, str | None]] = []
+        self._seq = itertools.count(1)
+        self._owners = {
+            r.qualified: r.table_class.owner
+            for r in catalog.tables
+            if r.table_class and r.table_class.owned
+        }
+        self._per_user = {r.qualified for r in catalog.of_kind("per-user")}
+        self.spare_owner: str | None = None
+
+    # -- catalog ---------------------------------------------------------------------------
+    def shape(self, table: str) -> TableShape:
+        if table not in self._shapes:
+            self._shapes[table] = load_shape(self.conn, table)
+        return self._shapes[table]
+
+    def owner_column(self, table: str) -> str | None:
+        return self._owners.get(table)
+
+    def is_per_user(self, table: str) -> bool:
+        return table in self._per_user
+
+    # -- users -----------------------------------------------------------------------------
+    def new_user(self) -> str:
+        user_id = str(uuid.uuid4())
+        seq = next(self._seq)
+        self.conn.execute(
+            "insert into auth.users (id, email, aud, role, raw_user_meta_data)"
+            " values (%s, %s, 'authenticated', 'authenticated', %s::jsonb)",
+            (user_id, f"audit-{seq}-{user_id[:8]}@example.test", '{"full_name": "Audit"}'),
+        )
+        return user_id
+
+    # -- rows ------------------------------------------------------------------------------
+    def base(self, table: str, owner: str | None) -> dict[str, Any]:
+        """The one fixture row of `table` for `owner` (created on first use)."""
+        owner = owner if self.owner_column(table) else None
+        key = (table, owner)
+        if key not in self._base:
+            existing = self._existing(table, owner)
+            if existing is not None:
+                self._base[key] = existing
+            else:
+                self._base[key] = self._insert(self.draft(table, owner, fresh=False, stack=()))
+            self._order.append(key)
+        return self._base[key]
+
+    def mark(self) -> int:
+        """A point to return to when the savepoint that follows is rolled back."""
+        return len(self._order)
+
+    def forget_since(self, mark: int) -> None:
+        """Forget the fixture rows made after `mark`: their savepoint was rolled back."""
+        for key in self._order[mark:]:
+            self._base.pop(key, None)
+        del self._order[mark:]
+
+    def draft(
+        self, table: str, owner: str | None, *, fresh: bool, stack: tuple[str, ...] = ()
+    ) -> Draft:
+        """A valid row for `table` of `owner` (proven by inserting it in a rolled-back savepoint).
+
+        `fresh` gives it freshly created parents, so that a second row of one
+        owner does not collide with the first on a unique key.
+        """
+        shape = self.shape(table)
+        owner_col = self.owner_column(table)
+        if owner_col and self.is_per_user(table) and fresh:
+            owner = self.new_user()
+            self.conn.execute(
+                sql.SQL("delete from {} where {} = %s").format(
+                    shape.ident, sql.Identifier(owner_col)
+                ),
+                (owner,),
+            )
+        return self._find_valid(shape, owner, fresh=fresh, stack=(*stack, table))
+
+    def _existing(self, table: str, owner: str | None) -> dict[str, Any] | None:
+        owner_col = self.owner_column(table)
+        if not (owner_col and self.is_per_user(table) and owner):
+            return None
+        shape = self.shape(table)
+        row = self.conn.execute(
+            sql.SQL("select pg_catalog.to_jsonb(t.*) from {} as t where {} = %s limit 1").format(
+                shape.ident, sql.Identifier(owner_col)
+            ),
+            (owner,),
+        ).fetchone()
+        return dict(row[0]) if row else None
+
+    def insert(self, draft: Draft) -> dict[str, Any]:
+        """Insert `draft` as the auditor and return the row as stored."""
+        return self._insert(draft)
+
+    def _insert(self, draft: Draft) -> dict[str, Any]:
+        row = self.conn.execute(draft.insert(returning=True)).fetchone()
+        assert row is not None
+        return dict(row[0])
+
+    def _parent_values(
+        self, shape: TableShape, owner: str | None, *, fresh: bool, stack: tuple[str, ...]
+    ) -> tuple[dict[str, Any], set[str]]:
+        """Values of foreign key columns (parents of the same owner) and which are optional."""
+        owner_col = self.owner_column(shape.qualified)
+        values: dict[str, Any] = {}
+        optional: set[str] = set()
+        for fk in shape.foreign_keys:
+            own_cols = [c for c in fk.columns if c != owner_col]
+            required = any(shape.columns[c].not_null for c in own_cols)
+            if fk.parent in stack or any(c in values for c in own_cols):
+                continue
+            if fk.parent == AUTH_USERS:
+                parent_row: dict[str, Any] = {"id": owner or self.new_user()}
+            else:
+                parent_owner = owner or self.spare_owner
+                if fresh and self.owner_column(fk.parent):
+                    parent_row = self._insert(
+                        self.draft(fk.parent, parent_owner, fresh=True, stack=stack)
+                    )
+                else:
+                    parent_row = self.base(fk.parent, parent_owner)
+            for col, pcol in zip(fk.columns, fk.parent_columns, strict=True):
+                if col == owner_col:
+                    continue
+                values[col] = parent_row.get(pcol)
+                if not required:
+                    optional.add(col)
+        return values, optional
+
+    def _find_valid(
+        self, shape: TableShape, owner: str | None, *, fresh: bool, stack: tuple[str, ...]
+    ) -> Draft:
+        owner_col = self.owner_column(shape.qualified)
+        overrides = self.catalog.config.fixtures.get(
+            shape.name
+        ) or self.catalog.config.fixtures.get(shape.qualified, {})
+        parents, optional = self._parent_values(shape, owner, fresh=fresh, stack=stack)
+        seq = next(self._seq)
+        extra: set[str] = set()
+        drop_optional = False
+        last_error = ""
+        for _ in range(8):
+            values: dict[str, Any] = {}
+            if owner_col and owner:
+                values[owner_col] = owner
+            values.update(
+                {k: v for k, v in parents.items() if not (drop_optional and k in optional)}
+            )
+            for col in shape.columns.values():
+                if not col.writable or col.name in values:
+                    continue
+                if col.name in overrides:
+                    values[col.name] = sql.SQL(overrides[col.name])
+                elif (col.not_null and not col.has_default) or col.name in extra:
+                    values[col.name] = generate(col, seq, shape.choices.get(col.name, ()))
+            draft = Draft(shape, values, owner)
+            try:
+                with self.conn.transaction(force_rollback=True):
+                    self.conn.execute(draft.insert())
+                return draft
+            except errors.CheckViolation as exc:
+                last_error = _line(exc)
+                flipped = self._flip(
+                    shape, exc.diag.constraint_name or "", extra, optional, parents
+                )
+                if not flipped:
+                    break
+            except psycopg.Error as exc:
+                last_error = _line(exc)
+                if drop_optional or not optional:
+                    break
+                drop_optional = True
+        raise FixtureError(
+            f"could not generate a row for {shape.qualified}: {last_error}; add column values "
+            f"under [fixtures.{shape.name}] in audit.toml"
+        )
+
+    @staticmethod
+    def _flip(
+        shape: TableShape,
+        constraint: str,
+        extra: set[str],
+        optional: set[str],
+        parents: dict[str, Any],
+    ) -> bool:
+        flipped = False
+        for name in shape.checks.get(constraint, ()):
+            col = shape.columns[name]
+            if col.not_null or col.has_default:
+                continue
+            if name in extra:
+                extra.discard(name)
+            elif name in parents and name in optional:
+                parents.pop(name)
+            else:
+                extra.add(name)
+            flipped = True
+        return flipped
+
+    def base_rows(self, owner: str) -> Iterator[tuple[str, dict[str, Any]]]:
+        for (table, row_owner), row in self._base.items():
+            if row_owner == owner:
+                yield table, row
+
+
+def _line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]

@@ -1,0 +1,54 @@
+"""The dynamic proof's findings, declared like the static rules for reporters and docs."""
+
+from __future__ import annotations
+
+from backend.audit.findings import Level
+from backend.audit.rules.base import Rule
+
+ISOLATION_LEAK = Rule(
+    id="isolation_leak",
+    title="Isolation leak",
+    level=Level.ERROR,
+    category="isolation",
+    description="Run as the impersonated principals, an attack that the table's class forbids "
+    "succeeded: a coach read, wrote, moved or pointed at another coach's row, or anon reached "
+    "a coach's data. This is what no static rule can see: a policy that only looks "
+    "tenant-bound.",
+    remediation="Fix the policy (or grant, trigger or foreign key) of the table named; the "
+    "message says which principal did what.",
+)
+ISOLATION_UNPROVEN = Rule(
+    id="isolation_unproven",
+    title="Isolation unproven",
+    level=Level.WARNING,
+    category="isolation",
+    description="A denial counts only when the same statement succeeds for its rightful "
+    "principal (the positive control); otherwise '0 rows' may be an accident of the fixture. "
+    "This finding says the control failed, so the cell proves nothing, or that an expected "
+    "right (the owner's own row, service_role's access) does not work.",
+    remediation="Read the control's error: usually a grant without a working policy, or "
+    "fixture values the generator can not guess (add them under [fixtures.<table>]).",
+)
+ISOLATION_FIXTURE_FAILED = Rule(
+    id="isolation_fixture_failed",
+    title="No throwaway rows for a table",
+    level=Level.WARNING,
+    category="isolation",
+    description="The proof could not generate a valid row for the table from the catalog, so "
+    "its isolation was not tested.",
+    remediation="Add the values the generator can not guess to [fixtures.<table>] in audit.toml "
+    "(SQL expressions per column).",
+)
+RPC_CROSS_TENANT = Rule(
+    id="rpc_cross_tenant",
+    title="RPC function crosses tenants",
+    level=Level.ERROR,
+    category="isolation",
+    description="Called by coach A with coach B's ids (or by anon), a function succeeded and "
+    "changed B's rows, linked A's rows to B's, or returned B's data. Every function must "
+    "check that each id it is given belongs to the caller.",
+    remediation="Check ownership of every id parameter (coach_id = auth.uid()) and fail with a "
+    "stable error before doing anything.",
+)
+
+RULES = (ISOLATION_LEAK, ISOLATION_UNPROVEN, ISOLATION_FIXTURE_FAILED, RPC_CROSS_TENANT)
