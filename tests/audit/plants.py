@@ -40,6 +40,23 @@ revoke execute on function public.planted_rename_client(uuid, text) from public,
 grant execute on function public.planted_rename_client(uuid, text) to authenticated;
 """
 
+# A service-only security-definer function (the Stripe webhook's kind): it trusts its ids.
+SERVICE_RENAME_CLIENT = """
+create function public.planted_service_rename(p_client_id uuid, p_first_name text)
+returns void language sql security definer set search_path = '' as $$
+    update public.clients set first_name = p_first_name where id = p_client_id
+$$;
+revoke execute on function public.planted_service_rename(uuid, text)
+    from public, anon, authenticated;
+grant execute on function public.planted_service_rename(uuid, text) to service_role;
+"""
+
+SETTLE = "public.settle_stripe_checkout"
+SETTLE_OBJECT = (
+    f"{SETTLE}(p_event_id text, p_checkout_session_id text, p_payment_intent_id text,"
+    " p_amount_cents bigint)"
+)
+
 
 @dataclass(frozen=True)
 class Plant:
@@ -251,6 +268,11 @@ PLANTS: dict[str, Plant] = {
     "rpc_cross_tenant": Plant(
         RENAME_ANY_CLIENT,
         "public.planted_rename_client(p_client_id uuid, p_first_name text)",
+        dynamic=True,
+    ),
+    "function_executable_by_anon": Plant(
+        f"grant execute on function {SETTLE}(text, text, text, bigint) to anon;",
+        SETTLE_OBJECT,
         dynamic=True,
     ),
     # -- configuration ----------------------------------------------------------------------

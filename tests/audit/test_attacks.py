@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from tests.audit.conftest import audit_planted
-from tests.audit.plants import NOTES, RENAME_ANY_CLIENT
+from tests.audit.plants import NOTES, RENAME_ANY_CLIENT, SERVICE_RENAME_CLIENT
 
 
 def _replace(policy: str, clause: str) -> str:
@@ -124,6 +124,12 @@ ATTACKS = {
         " to anon;",
         "public.planted_rename_client(p_client_id uuid, p_first_name text)",
         "anon called planted_rename_client with coach B's ids and it changed coach B's rows",
+    ),
+    "call_a_service_only_function_granted_to_authenticated": (
+        SERVICE_RENAME_CLIENT
+        + "grant execute on function public.planted_service_rename(uuid, text) to authenticated;",
+        "public.planted_service_rename(p_client_id uuid, p_first_name text)",
+        "coach A called planted_service_rename with coach B's ids and it changed coach B's rows",
     ),
 }
 

@@ -1,11 +1,17 @@
 """RPC functions called with another coach's ids, and by anon.
 
-Every function of the exposed schemas that an API role may execute is found
-in the catalog. Its uuid parameters are filled by name with the victim's row
-ids (p_client_id, p_client_ids, p_lesson_id … name the table), the others
-with generated values or `[functions.<name>]` overrides from audit.toml. The
-call must fail, or change nothing of the victim's, link none of the
-attacker's rows to the victim's, and return none of the victim's data.
+Every function of the exposed schemas is found in the catalog (except those
+of extensions and trigger functions) and called by coach A and by anon. Its
+uuid parameters are filled by name with the victim's row ids (p_client_id,
+p_client_ids, p_lesson_id … name the table), the others with generated values
+or `[functions.<name>]` overrides from audit.toml. What the call must do
+follows from the catalog:
+
+- a role without EXECUTE must be refused for lack of privilege (42501,
+  "permission denied for function"): the call is made, not just the grant read;
+- a role with EXECUTE must fail, or change nothing of the victim's, link none
+  of the attacker's rows to the victim's, and return none of the victim's data;
+- anon may execute only functions declared `access = "public"` in audit.toml.
 """
 
 from __future__ import annotations
@@ -20,16 +26,25 @@ from psycopg import sql
 from backend.audit.catalog import Catalog
 from backend.audit.prover.fixtures import Fixtures
 from backend.audit.prover.matrix import ANON, Cast
-from backend.audit.prover.probe import Actor, Prober
-from backend.audit.prover.rules import RPC_CROSS_TENANT
+from backend.audit.prover.probe import Actor, Outcome, Prober
+from backend.audit.prover.rules import (
+    FUNCTION_EXECUTABLE_BY_ANON,
+    ISOLATION_UNPROVEN,
+    RPC_CROSS_TENANT,
+)
 from backend.audit.prover.shapes import Column
 from backend.audit.prover.values import generate, literal
+
+# `[functions.<name>] access = "public"` in audit.toml: anon is meant to call the function
+# (the other keys of that table are SQL expressions for parameters).
+ACCESS_KEY = "access"
 
 _FUNCTIONS = """
 select p.oid, n.nspname, p.proname, pg_catalog.pg_get_function_identity_arguments(p.oid),
        coalesce(p.proargnames, '{}'), coalesce(p.proargmodes::text[], '{}'), p.pronargs,
        p.pronargdefaults,
-       pg_catalog.has_function_privilege('authenticated', p.oid, 'EXECUTE')
+       pg_catalog.has_function_privilege('authenticated', p.oid, 'EXECUTE'),
+       pg_catalog.has_function_privilege('anon', p.oid, 'EXECUTE')
 from pg_catalog.pg_proc p
 join pg_catalog.pg_namespace n on n.oid = p.pronamespace
 where n.nspname = any(%(schemas)s) and p.prokind = 'f'
@@ -37,8 +52,6 @@ where n.nspname = any(%(schemas)s) and p.prokind = 'f'
   and not exists (select from pg_catalog.pg_depend d
                   where d.classid = 'pg_catalog.pg_proc'::regclass
                     and d.objid = p.oid and d.deptype = 'e')
-  and (pg_catalog.has_function_privilege('anon', p.oid, 'EXECUTE')
-       or pg_catalog.has_function_privilege('authenticated', p.oid, 'EXECUTE'))
 order by 2, 3, 4
 """
 _ARG_TYPES = """
@@ -66,6 +79,7 @@ class Param:
     is_array: bool
     element: str | None
     has_default: bool
+    variadic: bool = False
 
 
 @dataclass(frozen=True)
@@ -75,6 +89,7 @@ class Function:
     signature: str
     params: tuple[Param, ...]
     authenticated: bool
+    anon: bool = False
 
     @property
     def qualified(self) -> str:
@@ -83,13 +98,13 @@ class Function:
 
 def discover(conn: psycopg.Connection[Any], catalog: Catalog) -> list[Function]:
     found = []
-    for oid, schema, name, signature, names, modes, nargs, ndefaults, auth in conn.execute(
-        _FUNCTIONS, {"schemas": list(catalog.config.schemas)}
-    ).fetchall():
-        if "v" in modes:
-            continue  # variadic: not callable by name through PostgREST either
+    rows = conn.execute(_FUNCTIONS, {"schemas": list(catalog.config.schemas)}).fetchall()
+    for oid, schema, name, signature, names, modes, nargs, ndefaults, auth, anon in rows:
+        # variadic functions are not callable through PostgREST, but they are still
+        # called here (VARIADIC in the call): every function gets its refusal proven
+        in_modes = [m for m in modes if m in ("i", "b", "v")] if modes else []
         in_names = (
-            [n for n, m in zip(names, modes, strict=False) if m in ("i", "b")]
+            [n for n, m in zip(names, modes, strict=False) if m in ("i", "b", "v")]
             if modes
             else list(names)
         )
@@ -112,10 +127,19 @@ def discover(conn: psycopg.Connection[Any], catalog: Catalog) -> list[Function]:
                 False,
                 False,
             )
+            variadic = i < len(in_modes) and in_modes[i] == "v"
             params.append(
-                Param(pname, type_, column, bool(is_array), element, i >= nargs - ndefaults)
+                Param(
+                    pname,
+                    type_,
+                    column,
+                    bool(is_array),
+                    element,
+                    i >= nargs - ndefaults,
+                    variadic,
+                )
             )
-        found.append(Function(schema, name, signature, tuple(params), bool(auth)))
+        found.append(Function(schema, name, signature, tuple(params), bool(auth), bool(anon)))
     return found
 
 
@@ -196,14 +220,14 @@ class RpcProof:
     # -- calls --------------------------------------------------------------------------------
     def arguments(self, fn: Function, owner: str, seq: int) -> sql.Composable:
         overrides = self.catalog.config.functions.get(fn.name, {})
+        # unnamed parameters: positional, every one given (PostgREST could not call it by name)
+        positional = any(p.name.startswith("$") for p in fn.params)
         args = []
         for p in fn.params:
-            if p.name.startswith("$"):
-                return sql.SQL("")  # unnamed parameters: not callable through the API
             table = (
                 id_table(p.name, self.owned) if p.column.base_type in ("uuid", "uuid[]") else None
             )
-            if p.name in overrides:
+            if p.name in overrides and p.name != ACCESS_KEY:
                 value: sql.Composable = sql.SQL(overrides[p.name])
             elif table is not None:
                 shape = self.fx.shape(table)
@@ -211,19 +235,30 @@ class RpcProof:
                 row = self.fx.base(table, owner)
                 ident = row.get(key)
                 value = literal(f"{{{ident}}}" if p.is_array else ident, p.type)
-            elif p.has_default:
+            elif p.has_default and not positional:
                 continue
             elif p.is_array:
                 value = literal("{}", p.type)
             else:
                 value = literal(generate(p.column, seq), p.type)
-            args.append(sql.SQL("{} => {}").format(sql.Identifier(p.name), value))
+            if not positional:
+                value = sql.SQL("{} => {}").format(sql.Identifier(p.name), value)
+            if p.variadic:
+                value = sql.SQL("variadic {}").format(value)
+            args.append(value)
         return sql.SQL(", ").join(args)
 
     def call(self, fn: Function, owner: str, seq: int) -> sql.Composed:
         return sql.SQL("select pg_catalog.to_jsonb(r)::text from {}({}) as r").format(
             sql.Identifier(fn.schema, fn.name), self.arguments(fn, owner, seq)
         )
+
+    def declared_public(self, fn: Function) -> bool:
+        """`[functions.<name>] access = "public"`: anon is meant to call it."""
+        declared = self.catalog.config.functions.get(
+            f"{fn.schema}.{fn.name}", self.catalog.config.functions.get(fn.name, {})
+        )
+        return declared.get(ACCESS_KEY, "").strip().lower() == "public"
 
     def run(self, victim_ids: set[str], all_ids: set[str], wanted: Callable[[str], bool]) -> int:
         functions = [f for f in discover(self.conn, self.catalog) if wanted(f.qualified)]
@@ -232,35 +267,15 @@ class RpcProof:
         before = self.state(victim_pattern)
         for seq, fn in enumerate(functions, start=1000):
             results = []
-            attackers: list[tuple[Actor, set[str]]] = [(ANON, all_ids)]
-            if fn.authenticated:
-                attackers.insert(0, (c.a, victim_ids))
-            for actor, ids in attackers:
+            attackers: list[tuple[Actor, set[str], bool]] = [
+                (c.a, victim_ids, fn.authenticated),
+                (ANON, all_ids, fn.anon),
+            ]
+            for actor, ids, may in attackers:
                 outcome, after = self.prober.run_as(
                     actor, self.call(fn, c.b_id, seq), after=lambda: self.state(victim_pattern)
                 )
-                problems = []
-                if outcome.error is None:
-                    if after[1] != before[1]:
-                        problems.append("changed coach B's rows")
-                    if actor is ANON and after[0] != before[0]:
-                        problems.append("changed coach A's rows")
-                    if after[2] != before[2]:
-                        problems.append("linked coach A's rows to coach B's")
-                    seen = [i for i in ids if i in outcome.text]
-                    if seen:
-                        problems.append("returned coach B's data")
-                if problems:
-                    self.prober.record(
-                        RPC_CROSS_TENANT.finding(
-                            fn.qualified,
-                            f"{actor.label} called {fn.name} with coach B's ids and it "
-                            + ", ".join(problems),
-                        )
-                    )
-                    verdict = "LEAK"
-                else:
-                    verdict = "refused" if outcome.error else "harmless"
+                verdict = self._judge(fn, actor, ids, may, outcome, before, after)
                 results.append(f"{actor.label}: {verdict}")
                 self.prober.tally.cells.append(
                     (
@@ -283,3 +298,69 @@ class RpcProof:
                 )
             self.progress(f"dynamic: rpc {fn.name}: " + "; ".join(results))
         return len(functions)
+
+    def _judge(
+        self,
+        fn: Function,
+        actor: Actor,
+        ids: set[str],
+        may: bool,
+        outcome: Outcome,
+        before: tuple[Any, ...],
+        after: tuple[Any, ...],
+    ) -> str:
+        """Record what is wrong with one call; the verdict for the progress line and the cell."""
+        refused = f"refused ({outcome.sqlstate})"
+        if not may and _denied_execute(outcome):
+            return refused  # proven: the catalog's "may not execute" holds when called
+        verdicts = []
+        if not may:
+            # the catalog says no EXECUTE, yet the call was not refused for lack of it
+            self.prober.record(
+                ISOLATION_UNPROVEN.finding(
+                    fn.qualified,
+                    f"{actor.label} may not execute {fn.name}, but calling it was not refused "
+                    f"for lack of privilege (42501): {outcome.describe()}",
+                )
+            )
+            verdicts.append("unproven")
+        if actor is ANON and may and not self.declared_public(fn):
+            self.prober.record(
+                FUNCTION_EXECUTABLE_BY_ANON.finding(
+                    fn.qualified,
+                    f"anon may execute {fn.name} (called: {outcome.describe()}) and audit.toml "
+                    f'does not declare it public ([functions.{fn.name}] access = "public")',
+                )
+            )
+            verdicts.append("EXECUTABLE")
+        problems = []
+        if outcome.error is None:
+            if after[1] != before[1]:
+                problems.append("changed coach B's rows")
+            if actor is ANON and after[0] != before[0]:
+                problems.append("changed coach A's rows")
+            if after[2] != before[2]:
+                problems.append("linked coach A's rows to coach B's")
+            if any(i in outcome.text for i in ids):
+                problems.append("returned coach B's data")
+        if problems:
+            self.prober.record(
+                RPC_CROSS_TENANT.finding(
+                    fn.qualified,
+                    f"{actor.label} called {fn.name} with coach B's ids and it "
+                    + ", ".join(problems),
+                )
+            )
+            verdicts.append("LEAK")
+        elif not verdicts:
+            verdicts.append(refused if outcome.error else "harmless")
+        return ", ".join(verdicts)
+
+
+def _denied_execute(outcome: Outcome) -> bool:
+    """Refused by the privilege check itself, not by the function's own 42501."""
+    return (
+        outcome.sqlstate == "42501"
+        and outcome.error is not None
+        and "permission denied for function" in outcome.error
+    )

@@ -50,5 +50,25 @@ RPC_CROSS_TENANT = Rule(
     remediation="Check ownership of every id parameter (coach_id = auth.uid()) and fail with a "
     "stable error before doing anything.",
 )
+FUNCTION_EXECUTABLE_BY_ANON = Rule(
+    id="function_executable_by_anon",
+    title="Function executable by anon",
+    level=Level.WARNING,
+    category="isolation",
+    description="Called as anon (the unauthenticated API key every browser has), a function of "
+    "the exposed schema passed the privilege check: anon may EXECUTE it, usually through the "
+    "default grant to PUBLIC, and audit.toml does not declare it public. Every function is "
+    "called as anon; one that anon may not execute must be refused with 42501.",
+    remediation="`revoke execute on function … from public, anon;` and grant it to the roles "
+    'meant to call it; or declare it `[functions.<name>] access = "public"` in audit.toml '
+    "when anon is meant to call it (it is still checked for returning or changing coaches' "
+    "data).",
+)
 
-RULES = (ISOLATION_LEAK, ISOLATION_UNPROVEN, ISOLATION_FIXTURE_FAILED, RPC_CROSS_TENANT)
+RULES = (
+    ISOLATION_LEAK,
+    ISOLATION_UNPROVEN,
+    ISOLATION_FIXTURE_FAILED,
+    RPC_CROSS_TENANT,
+    FUNCTION_EXECUTABLE_BY_ANON,
+)
