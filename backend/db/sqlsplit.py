@@ -15,6 +15,8 @@ _WORD = re.compile(r"[A-Za-z_][A-Za-z_0-9$]*")
 
 @dataclass(frozen=True)
 class Statement:
+    """One statement without its closing semicolon, as the Supabase CLI records it."""
+
     sql: str
     line: int  # 1-based line of the statement's first character in the script
 
@@ -87,7 +89,7 @@ def split_sql(script: str) -> list[Statement]:
             previous_word = word
             i = word_match.end()
         elif c == ";" and atomic_depth == 0:
-            _append(statements, script, start, i + 1)
+            _append(statements, script, start, i)
             start = i + 1
             i += 1
         else:

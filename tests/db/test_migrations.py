@@ -61,9 +61,10 @@ def test_applied_migration_is_recorded_with_supabase_cli_columns(
     with connect(empty_db) as conn:
         row = conn.execute(
             "select version, name, statements, checksum from supabase_migrations.schema_migrations"
+            " where version = '20260101000000'"
         ).fetchone()
     assert row[0:2] == ("20260101000000", "notes")
-    assert row[2] == [TABLE_V1.strip()]
+    assert row[2] == [TABLE_V1.strip().rstrip(";")]
     assert row[3] == migrations.SqlFile("migration", path, "", path.read_text()).checksum
 
 
@@ -200,6 +201,74 @@ def test_declarative_files_are_reapplied_only_when_changed(project: Project, emp
     assert columns == [("body",), ("id",)]
 
 
+def test_migrate_records_the_history_that_supabase_db_push_would(
+    project: Project, empty_db: str
+) -> None:
+    """With a current bundle, both tools see the same schema_migrations rows."""
+    from backend.db import bundle
+
+    write(project, "migrations/20260101000000_notes.sql", TABLE_V1)
+    write(project, "policies/notes.sql", "alter table public.notes enable row level security;\n")
+    bundle.write_bundle(project)
+
+    migrations.migrate(project, empty_db)
+
+    with connect(empty_db) as conn:
+        rows = conn.execute(
+            "select version, name, statements from supabase_migrations.schema_migrations"
+            " order by version"
+        ).fetchall()
+    bundled = sorted(project.bundle_dir.glob("*.sql"))
+    assert [f"{v}_{n}.sql" for v, n, _ in rows] == [p.name for p in bundled]
+    assert [r[2] for r in rows] == [
+        [st.sql for st in migrations.split_sql(p.read_text())] for p in bundled
+    ]
+
+
+def test_views_and_policies_pushed_by_supabase_cli_count_as_applied(
+    project: Project, empty_db: str
+) -> None:
+    from backend.db import bundle
+
+    write(project, "migrations/20260101000000_notes.sql", TABLE_V1)
+    write(project, "policies/notes.sql", "alter table public.notes enable row level security;\n")
+    bundle.write_bundle(project)
+    with connect(empty_db, autocommit=True) as conn:
+        # What `supabase db push` does: each bundle file in a transaction, then its row.
+        for st in migrations.split_sql(migrations.TRACKING_DDL):
+            conn.execute(st.sql.encode())
+        for path in sorted(project.bundle_dir.glob("*.sql")):
+            statements = [st.sql for st in migrations.split_sql(path.read_text())]
+            with conn.transaction():
+                for sql in statements:
+                    conn.execute(sql.encode())
+                version, name = path.stem.split("_", 1)
+                conn.execute(
+                    "insert into supabase_migrations.schema_migrations (version, name, statements)"
+                    " values (%s, %s, %s)",
+                    (version, name, statements),
+                )
+
+    plan = migrations.status(project, empty_db)
+
+    assert {e.state for e in plan.entries} == {"applied"}
+    assert migrations.migrate(project, empty_db).applied == []
+
+
+def test_edit_of_a_migration_pushed_by_supabase_cli_is_refused(
+    project: Project, empty_db: str
+) -> None:
+    path = write(project, "migrations/20260101000000_notes.sql", TABLE_V1)
+    migrations.migrate(project, empty_db)
+    with connect(empty_db, autocommit=True) as conn:
+        # The Supabase CLI records statements but no checksum.
+        conn.execute("update supabase_migrations.schema_migrations set checksum = null")
+    path.write_text(TABLE_V1 + "alter table public.notes add column title text;\n")
+
+    with pytest.raises(migrations.ChangedMigrationError, match=r"20260101000000_notes\.sql"):
+        migrations.migrate(project, empty_db)
+
+
 def test_migration_recorded_by_supabase_cli_is_not_applied_again(
     project: Project, empty_db: str
 ) -> None:
@@ -228,8 +297,8 @@ def test_failed_migration_is_not_recorded(project: Project, empty_db: str) -> No
     with pytest.raises(migrations.MigrationError, match="division by zero"):
         migrations.migrate(project, empty_db)
     with connect(empty_db) as conn:
-        count = conn.execute("select count(*) from supabase_migrations.schema_migrations")
-        assert count.fetchone()[0] == 0
+        recorded = conn.execute("select version from supabase_migrations.schema_migrations")
+        assert recorded.fetchall() == [(migrations.BOOTSTRAP_VERSION,)]
 
 
 def test_bootstrap_twice_is_a_no_op_on_existing_objects(empty_db: str, project: Project) -> None:
