@@ -36,8 +36,8 @@ app = typer.Typer(
 db_app = typer.Typer(help="Migrations and SQL tooling.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 DbUrl = Annotated[
     str | None,

@@ -16,7 +16,7 @@ class DatabaseUnavailable(Exception):
 
 def redact(url: str) -> str:
     """The URL without its password, fit for messages and logs."""
-    return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
+    return re.sub(r"(://[^:/@]*:)[^@]+@", r"\1***@", url)
 
 
 def is_local(url: str) -> bool:
