@@ -1,6 +1,8 @@
--- Who can see a payment: the coach who received it. Coaches record
--- payments (record_payment runs as the coach) and annotate them, but never
--- delete them: there is no delete policy and no delete grant.
+-- Who can see a payment: the coach who received it. Coaches annotate
+-- payments (their note) but never write anything else: a coach's payment is
+-- created by record_payment (through private.payment_requests),
+-- Stripe payments by server code. There is no insert or delete policy, and
+-- no insert or delete grant.
 -- auth.uid() is wrapped in a select (evaluated once per statement).
 alter table public.payments enable row level security;
 
@@ -9,11 +11,7 @@ create policy payments_select_own on public.payments
 for select to authenticated
 using (coach_id = (select auth.uid()));
 
--- WITH CHECK: a coach can not record a payment for another coach.
 drop policy if exists payments_insert_own on public.payments;
-create policy payments_insert_own on public.payments
-for insert to authenticated
-with check (coach_id = (select auth.uid()));
 
 -- WITH CHECK: a coach can not move a payment to another coach.
 drop policy if exists payments_update_own on public.payments;

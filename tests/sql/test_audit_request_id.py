@@ -163,7 +163,7 @@ def test_the_audit_trigger_keeps_its_safety_properties(pg):
         "select prosecdef, proconfig from pg_proc"
         " where oid = 'private.write_audit_log()'::regprocedure"
     ).fetchone()
-    assert row == (True, ['search_path=""'])
+    assert row == (True, ["search_path=pg_catalog, pg_temp"])
     for role in ("anon", "authenticated", "service_role"):
         assert not scalar(
             pg, "select has_function_privilege(%s, 'private.write_audit_log()', 'execute')", role

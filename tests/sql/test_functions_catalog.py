@@ -17,6 +17,12 @@ RPC_FUNCTIONS = {
 DEFINER_FUNCTIONS = {
     "private.handle_new_user()",  # Supabase Auth inserts users but holds no privilege on coaches
     "private.write_audit_log()",  # audit_log accepts inserts from its owner only
+    # coaches hold no privilege on private.lesson_capacity_claims
+    "private.enforce_lesson_capacity()",
+    # coaches hold no UPDATE on lesson_participants.payment_status
+    "private.waive_charges_of_cancelled_lesson()",
+    # coaches hold no INSERT on payments: record_payment's write half (a trigger)
+    "private.record_requested_payment()",
 }
 
 
@@ -59,6 +65,28 @@ def test_no_security_definer_function_is_executable_by_an_api_role(pg):
         " and has_function_privilege(r, p.oid, 'execute')"
     ).fetchall()
     assert executable == []
+
+
+def test_every_function_searches_pg_catalog_first_and_pg_temp_last(pg):
+    # search_path '' is not empty: pg_temp is searched first for types and relations
+    others = pg.admin.execute(
+        "select p.oid::regprocedure::text, p.proconfig from pg_proc p"
+        " where p.pronamespace in ('public'::regnamespace, 'private'::regnamespace)"
+        " and p.proconfig is distinct from array['search_path=pg_catalog, pg_temp']"
+    ).fetchall()
+    assert others == []
+
+
+def test_security_definer_bodies_name_no_unqualified_type(pg):
+    # a bare type name in a definer's body would still be resolved by name
+    bare = r"(::|\s)(uuid|jsonb|text|timestamptz|int8|int4|numeric)(\[\])?(\s|;|,|\)|$)"
+    rows = pg.admin.execute(
+        "select p.oid::regprocedure::text, m[2] from pg_proc p,"
+        " regexp_matches(p.prosrc, %s, 'g') m"
+        " where p.prosecdef and p.pronamespace = 'private'::regnamespace",
+        (bare,),
+    ).fetchall()
+    assert rows == []
 
 
 def test_public_is_not_granted_execute_on_any_function(pg):
