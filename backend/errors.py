@@ -183,7 +183,15 @@ _BY_KEY: Mapping[str, type[BackendError]] = {key: cls for key, cls in BUSINESS_E
 
 # Keys the database puts in the HINT of some native errors: the SQLSTATE picks the class,
 # the hint the key (docs/errors.md).
-NATIVE_KEYS = frozenset({"lesson_overlap", "tenant_immutable", "audit_log_append_only"})
+NATIVE_KEYS = frozenset(
+    {
+        "lesson_overlap",
+        "tenant_immutable",
+        "audit_log_append_only",
+        "charge_locked",
+        "payment_columns_protected",
+    }
+)
 
 # Native PostgreSQL SQLSTATEs that keep their meaning.
 NATIVE_ERRORS: Mapping[str, tuple[str, type[BackendError]]] = {

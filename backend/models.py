@@ -28,9 +28,24 @@ from pydantic import (
 INT4_MAX = 2_147_483_647
 MAX_OCCURRENCES = 104
 
-# Text as the database takes it (no length limit there); names must not be blank.
-NonBlank = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
-OptionalText = Annotated[str, StringConstraints(strip_whitespace=True)] | None
+# The database's text limits (check constraints, 23514), mirrored so that
+# over-long input fails here with a field-level message.
+NAME_MAX = 200  # names and titles
+PHONE_MAX = 50
+LOCATION_MAX = 500
+NOTE_MAX = 1_000  # a cancellation reason, a payment note
+NOTES_MAX = 10_000  # notes and descriptions
+
+
+def _text(max_length: int, *, min_length: int = 0) -> StringConstraints:
+    return StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length)
+
+
+NonBlank = Annotated[str, _text(NAME_MAX, min_length=1)]  # names must not be blank
+OptionalName = Annotated[str, _text(NAME_MAX)] | None
+OptionalLocation = Annotated[str, _text(LOCATION_MAX)] | None
+OptionalNote = Annotated[str, _text(NOTE_MAX)] | None
+OptionalNotes = Annotated[str, _text(NOTES_MAX)] | None
 Cents = Annotated[int, Field(ge=0, le=INT4_MAX)]
 DurationMinutes = Annotated[int, Field(ge=1, le=1440)]
 LessonStatus = Literal["scheduled", "completed", "cancelled", "no_show"]
@@ -42,7 +57,7 @@ Email = Annotated[
     str,
     StringConstraints(strip_whitespace=True, max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"),
 ]
-Phone = Annotated[str, StringConstraints(strip_whitespace=True)]
+Phone = Annotated[str, _text(PHONE_MAX)]
 
 
 class Input(BaseModel):
@@ -94,19 +109,19 @@ class Coach(Result):
 
 class ClientCreate(Input):
     first_name: NonBlank
-    last_name: OptionalText = None
+    last_name: OptionalName = None
     email: Email | None = None
     phone: Phone | None = None
-    notes: OptionalText = None
+    notes: OptionalNotes = None
     is_active: bool = True
 
 
 class ClientUpdate(Input):
     first_name: NonBlank | None = None
-    last_name: OptionalText = None
+    last_name: OptionalName = None
     email: Email | None = None
     phone: Phone | None = None
-    notes: OptionalText = None
+    notes: OptionalNotes = None
     is_active: bool | None = None
 
     @model_validator(mode="after")
@@ -134,7 +149,7 @@ class Client(Result):
 
 class LessonTypeCreate(Input):
     name: NonBlank
-    description: OptionalText = None
+    description: OptionalNotes = None
     duration_minutes: DurationMinutes
     price_cents: Cents
     max_participants: Annotated[int, Field(ge=1, le=INT4_MAX)] = 1
@@ -143,7 +158,7 @@ class LessonTypeCreate(Input):
 
 class LessonTypeUpdate(Input):
     name: NonBlank | None = None
-    description: OptionalText = None
+    description: OptionalNotes = None
     duration_minutes: DurationMinutes | None = None
     price_cents: Cents | None = None
     max_participants: Annotated[int, Field(ge=1, le=INT4_MAX)] | None = None
@@ -178,9 +193,9 @@ class LessonCreate(Input):
     start_time: AwareDatetime
     end_time: AwareDatetime | None = None
     lesson_type_id: UUID | None = None
-    title: OptionalText = None
-    location: OptionalText = None
-    notes: OptionalText = None
+    title: OptionalName = None
+    location: OptionalLocation = None
+    notes: OptionalNotes = None
     price_cents: Cents | None = None
 
     _distinct_clients = field_validator("client_ids")(_distinct)
@@ -199,9 +214,9 @@ class LessonUpdate(Input):
 
     start_time: AwareDatetime | None = None
     end_time: AwareDatetime | None = None
-    title: OptionalText = None
-    location: OptionalText = None
-    notes: OptionalText = None
+    title: OptionalName = None
+    location: OptionalLocation = None
+    notes: OptionalNotes = None
     client_ids: Annotated[list[UUID], Field(min_length=1, max_length=1000)] | None = None
 
     @field_validator("client_ids")
@@ -219,7 +234,7 @@ class LessonUpdate(Input):
 
 
 class LessonCancel(Input):
-    reason: OptionalText = None
+    reason: OptionalNote = None
 
 
 class LessonComplete(Input):
@@ -236,8 +251,8 @@ class RecurringLessonCreate(Input):
     until_date: date | None = None
     occurrences: Annotated[int, Field(ge=1, le=MAX_OCCURRENCES)] | None = None
     lesson_type_id: UUID | None = None
-    title: OptionalText = None
-    location: OptionalText = None
+    title: OptionalName = None
+    location: OptionalLocation = None
     timezone: str | None = None
     price_cents: Cents | None = None
 
@@ -298,7 +313,7 @@ class PaymentRecord(Input):
     client_id: UUID
     participant_ids: Annotated[list[UUID], Field(min_length=1, max_length=1000)]
     method: PaymentMethod
-    note: OptionalText = None
+    note: OptionalNote = None
 
     @field_validator("participant_ids")
     @classmethod

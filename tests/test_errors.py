@@ -74,6 +74,8 @@ def test_the_key_in_the_hint_decides_even_when_the_sqlstate_is_generic():
         ("42501", None, Forbidden, "forbidden"),
         ("42501", "tenant_immutable", Forbidden, "tenant_immutable"),
         ("42501", "audit_log_append_only", Forbidden, "audit_log_append_only"),
+        ("42501", "charge_locked", Forbidden, "charge_locked"),
+        ("42501", "payment_columns_protected", Forbidden, "payment_columns_protected"),
         ("40001", None, Unavailable, "serialization_failure"),
         ("40P01", None, Unavailable, "deadlock_detected"),
         ("57014", None, Unavailable, "query_canceled"),
@@ -170,6 +172,10 @@ def test_every_documented_key_of_docs_errors_md_is_mapped():
     codes = set(re.findall(r"^\| (CB\d{3}) \|", doc.read_text(), flags=re.MULTILINE))
 
     assert codes and codes <= set(errors.BUSINESS_ERRORS)
+    native_keys = set(
+        re.findall(r"^\| \d{2}[0-9A-Z]{3} \| `(\w+)`", doc.read_text(), flags=re.MULTILINE)
+    )
+    assert native_keys and native_keys <= errors.NATIVE_KEYS
 
 
 def test_psycopg_errors_map_through_their_diagnostics():
