@@ -390,6 +390,8 @@ def _apply(
 def execute_script(conn: psycopg.Connection[Any], text: str, label: str) -> list[str]:
     statements = split_sql(text)
     for st in statements:
+        if not st.has_code:
+            continue
         try:
             conn.execute(st.sql.encode(), prepare=False)
         except psycopg.Error as exc:

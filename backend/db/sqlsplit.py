@@ -15,10 +15,15 @@ _WORD = re.compile(r"[A-Za-z_][A-Za-z_0-9$]*")
 
 @dataclass(frozen=True)
 class Statement:
-    """One statement without its closing semicolon, as the Supabase CLI records it."""
+    """One statement without its closing semicolon, as the Supabase CLI records it.
+
+    Like the CLI, text after the last semicolon is a statement of its own even
+    when it is only a comment; such a chunk is recorded but has nothing to run.
+    """
 
     sql: str
     line: int  # 1-based line of the statement's first character in the script
+    has_code: bool = True
 
 
 def _skip_quoted(script: str, i: int, quote: str, backslash: bool) -> int:
@@ -105,11 +110,11 @@ def _is_param(script: str, i: int) -> bool:
 
 def _append(statements: list[Statement], script: str, start: int, end: int) -> None:
     chunk = script[start:end]
-    if not _has_code(chunk):
+    if not chunk.strip():
         return
     stripped_start = start + (len(chunk) - len(chunk.lstrip()))
     line = script.count("\n", 0, stripped_start) + 1
-    statements.append(Statement(script[stripped_start:end].strip(), line))
+    statements.append(Statement(script[stripped_start:end].strip(), line, _has_code(chunk)))
 
 
 def _has_code(chunk: str) -> bool:

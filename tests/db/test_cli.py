@@ -110,8 +110,7 @@ def test_bundle_applies_with_the_same_result_as_migrate(
     with connect(empty_db, autocommit=True) as conn:
         for path in sorted(project.bundle_dir.glob("*.sql")):
             with conn.transaction():
-                for st in migrations.split_sql(path.read_text()):
-                    conn.execute(st.sql.encode())
+                migrations.execute_script(conn, path.read_text(), path.name)
         views = conn.execute(
             "select table_name from information_schema.views where table_schema = 'public'"
         ).fetchall()

@@ -235,13 +235,10 @@ def test_views_and_policies_pushed_by_supabase_cli_count_as_applied(
     bundle.write_bundle(project)
     with connect(empty_db, autocommit=True) as conn:
         # What `supabase db push` does: each bundle file in a transaction, then its row.
-        for st in migrations.split_sql(migrations.TRACKING_DDL):
-            conn.execute(st.sql.encode())
+        migrations.execute_script(conn, migrations.TRACKING_DDL, "tracking tables")
         for path in sorted(project.bundle_dir.glob("*.sql")):
-            statements = [st.sql for st in migrations.split_sql(path.read_text())]
             with conn.transaction():
-                for sql in statements:
-                    conn.execute(sql.encode())
+                statements = migrations.execute_script(conn, path.read_text(), path.name)
                 version, name = path.stem.split("_", 1)
                 conn.execute(
                     "insert into supabase_migrations.schema_migrations (version, name, statements)"
@@ -307,10 +304,7 @@ def test_bootstrap_twice_is_a_no_op_on_existing_objects(empty_db: str, project: 
     with connect(empty_db, autocommit=True) as conn:
         # Re-running the bootstrap on a database that has everything changes nothing.
         before = catalog_snapshot(empty_db)
-        for statement in __import__("backend.db.sqlsplit", fromlist=["split_sql"]).split_sql(
-            bootstrap
-        ):
-            conn.execute(statement.sql.encode())
+        migrations.execute_script(conn, bootstrap, "supabase/bootstrap.sql")
         assert catalog_snapshot(empty_db) == before
         roles = conn.execute(
             "select rolname, rolbypassrls from pg_roles where rolname in"
