@@ -1,6 +1,6 @@
 -- Payment columns are written by the payment and cancel functions only.
 --
--- The security review found that `authenticated` could INSERT any column of
+-- Until this migration `authenticated` could INSERT any column of
 -- payments (forged Stripe ids squatting another coach's unique checkout or
 -- payment intent, forged succeeded payments and credit) and UPDATE any column
 -- of lesson_participants (mark a charge paid with any own payment, un-pay a

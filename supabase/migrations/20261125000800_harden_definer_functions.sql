@@ -1,4 +1,4 @@
--- Search path hygiene, after the security review.
+-- Search path hygiene for every function.
 --
 -- `set search_path = ''` is not an empty search path: PostgreSQL still looks
 -- in the session's temporary schema (pg_temp) FIRST for relations and types.

@@ -1,4 +1,4 @@
--- Capacity under concurrency, after the security review.
+-- Capacity under concurrency, at every isolation level.
 --
 -- Read committed (PostgREST): the trigger used to lock the lesson and read
 -- its type's max_participants in one statement. When that statement waited

@@ -1,4 +1,4 @@
--- Input hygiene, after the security review: time zones that follow daylight
+-- Input hygiene: time zones that follow daylight
 -- saving, id lists that are plain lists, finite times, bounded text.
 
 -- A time zone is valid when PostgreSQL lists it in pg_timezone_names: an

@@ -135,7 +135,7 @@ def test_paid_participant_needs_payment_and_paid_at(pg):
     coach = pg.sign_up()
     client = make_client(pg, coach)
     lesson = book(pg, coach, [client], NOW - hours(3))
-    # service_role may write the payment columns (coaches may not at all: test_security_review)
+    # service_role may write the payment columns (coaches may not at all: test_attacks)
     with raises_sql("23514"), pg.as_service() as c:
         c.execute(
             "update lesson_participants set payment_status = 'paid' where lesson_id = %s",

@@ -1,10 +1,9 @@
-"""Security review: attacks through the API roles (anon, a signed-in coach).
+"""Attacks through the API roles (anon, a signed-in coach), each refused.
 
-Part (a): attacks that are refused, each checked to leave nothing behind.
-Part (b): the holes the review found (once strict xfails), now fixed: each
-test runs the review's attack, expects the refusal and checks that nothing
-was written, plus the attacks on the SECURITY DEFINER functions the fixes
-added (migrations 20261125000800-20261125000840).
+Every test runs one attack, expects the refusal and checks that nothing was
+written; among them the attacks on the SECURITY DEFINER functions of
+migrations 20261125000800-20261125000840 (pg_temp types, forged payments,
+payment columns, capacity races, hostile input).
 """
 
 from __future__ import annotations
@@ -346,7 +345,7 @@ def test_coach_role_cannot_bypass_rls_or_gain_role_attributes(pg):
     assert row == (False, False, False, False)
 
 
-# (b) Holes found by the review, now fixed: each test attacks as the review did, expects the
+# (b) Attacks on payment columns, definer functions, capacity and input: each expects the
 # refusal and checks that nothing was written.
 
 
