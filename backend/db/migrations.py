@@ -246,29 +246,37 @@ def make_plan(project: Project, conn: psycopg.Connection[Any]) -> Plan:
     return plan
 
 
-def current_bundled_declarative(project: Project, migrations: list[SqlFile]) -> SqlFile | None:
-    """The newest generated views-and-policies migration of the bundle, when it holds
-    exactly the current views/ and policies/ and comes after every migration."""
+def bundled_declaratives(project: Project, migrations: list[SqlFile]) -> list[SqlFile]:
+    """The bundle's generated views-and-policies migrations, oldest first, when the newest
+    holds exactly the current views/ and policies/ and comes after every migration.
+
+    Applying the current views and policies supersedes every older generated
+    file, so all of them count as applied; otherwise none does.
+    """
     folder = project.bundle_dir
-    candidates = (
-        [
-            (int(match["version"]), path)
-            for path in folder.glob(f"*_{DECLARATIVE_NAME}.sql")
-            if (match := MIGRATION_NAME.match(path.name))
-        ]
-        if folder.is_dir()
-        else []
+    found = sorted(
+        (int(match["version"]), path)
+        for path in (folder.glob(f"*_{DECLARATIVE_NAME}.sql") if folder.is_dir() else ())
+        if (match := MIGRATION_NAME.match(path.name))
     )
-    if not candidates:
-        return None
-    version, path = max(candidates)
-    if any(int(m.version) >= version for m in migrations):
-        return None
-    text = path.read_text(encoding="utf-8")
-    if text != declarative_text(project):
-        return None
-    relative = path.relative_to(project.root).as_posix()
-    return SqlFile("migration", path, relative, text, path.name.split("_", 1)[0], DECLARATIVE_NAME)
+    if not found:
+        return []
+    newest_version, newest = found[-1]
+    if any(int(m.version) >= newest_version for m in migrations):
+        return []
+    if newest.read_text(encoding="utf-8") != declarative_text(project):
+        return []
+    return [
+        SqlFile(
+            "migration",
+            path,
+            path.relative_to(project.root).as_posix(),
+            path.read_text(encoding="utf-8"),
+            path.name.split("_", 1)[0],
+            DECLARATIVE_NAME,
+        )
+        for _, path in found
+    ]
 
 
 def _declarative_pushed_by_cli(
@@ -332,13 +340,12 @@ def migrate(
             if plan.declarative:
                 say(f"applying {len(plan.declarative)} view and policy files")
                 # When the committed bundle carries these very files, record its
-                # generated migration too, so `supabase db push` sees it applied.
-                bundled = current_bundled_declarative(project, load_migrations(project))
+                # generated migrations too, so `supabase db push` sees them applied.
                 _apply(
                     conn,
                     plan.declarative,
                     record=_record_declarative,
-                    history=[bundled] if bundled else [],
+                    history=bundled_declaratives(project, load_migrations(project)),
                 )
                 applied.extend(d.relative for d in plan.declarative)
             return MigrateResult(applied, plan)
