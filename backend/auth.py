@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import threading
 import time
 from collections.abc import Collection, Mapping
@@ -41,6 +42,8 @@ from backend.config import Settings
 from backend.errors import Unauthenticated, Unavailable
 
 ASYMMETRIC = ("ES256", "RS256")
+_NEVER = float("-inf")
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,7 @@ class TokenVerifier:
         accepted_roles: Collection[str] = ("authenticated",),
         leeway_seconds: float = 0,
         jwks_ttl_seconds: float = 600,
+        jwks_refetch_cooldown_seconds: float = 30,
         http_client: httpx.Client | None = None,
     ) -> None:
         if not secret and not jwks_url:
@@ -85,9 +89,12 @@ class TokenVerifier:
         self._leeway = leeway_seconds
         self._jwks_ttl = jwks_ttl_seconds
         self._http = http_client
-        self._keys: dict[str, Any] = {}
-        self._keys_fetched_at = 0.0
-        self._lock = threading.Lock()
+        self._refetch_cooldown = jwks_refetch_cooldown_seconds
+        self._keys: dict[str, jwt.PyJWK] = {}
+        self._keys_fetched_at = _NEVER
+        self._attempted_at = _NEVER
+        self._unknown_refetched_at = _NEVER
+        self._lock = threading.Lock()  # held by the one thread refreshing the JWKS
 
     @classmethod
     def from_settings(
@@ -124,7 +131,8 @@ class TokenVerifier:
             raise _refuse("the access token has expired", "token_expired") from None
         except jwt.InvalidAudienceError:
             raise _refuse("the access token is for another audience") from None
-        except jwt.PyJWTError as exc:
+        except (jwt.PyJWTError, TypeError, ValueError) as exc:
+            # TypeError/ValueError: a key the algorithm can not use, or a malformed part.
             raise _refuse(f"the access token is invalid: {exc}") from None
         return self._verified(claims, token)
 
@@ -134,18 +142,26 @@ class TokenVerifier:
 
     def _verified(self, claims: dict[str, Any], token: str) -> VerifiedToken:
         role = claims.get("role")
-        if role not in self._roles:
+        if not isinstance(role, str) or role not in self._roles:
             raise _refuse(f"a token with role {role!r} does not identify a user", "invalid_role")
+        sub = claims.get("sub")
         try:
-            user_id = UUID(str(claims["sub"]))
+            if not isinstance(sub, str):
+                raise ValueError(sub)
+            user_id = UUID(sub)
         except ValueError:
             raise _refuse("the access token's subject is not a user id") from None
+        email = claims.get("email")
         session_id = claims.get("session_id")
+        if email is not None and not isinstance(email, str):
+            raise _refuse("the access token's email is not a string")
+        if session_id is not None and not isinstance(session_id, str):
+            raise _refuse("the access token's session id is not a string")
         return VerifiedToken(
             user_id=user_id,
-            role=str(role),
-            email=claims.get("email") or None,
-            session_id=str(session_id) if session_id else None,
+            role=role,
+            email=email or None,
+            session_id=session_id or None,
             expires_at=int(claims["exp"]),
             claims=claims,
             token=token,
@@ -159,21 +175,67 @@ class TokenVerifier:
         if algorithm in ASYMMETRIC:
             if not self._jwks_url:
                 raise _refuse(f"{algorithm} tokens are not accepted: no SUPABASE_JWKS_URL is set")
-            return self._public_key(str(kid) if kid else "")
+            key = self._public_key(kid if isinstance(kid, str) else "")
+            if key.algorithm_name != algorithm:
+                raise _refuse(
+                    f"the access token says {algorithm} but its key {kid!r} is for"
+                    f" {key.algorithm_name}"
+                )
+            return key
         raise _refuse(f"tokens signed with {algorithm!r} are not accepted")
 
-    def _public_key(self, kid: str) -> Any:
-        with self._lock:
-            stale = time.monotonic() - self._keys_fetched_at > self._jwks_ttl
-            if stale or kid not in self._keys:
-                self._keys = self._fetch_keys()
-                self._keys_fetched_at = time.monotonic()
-            key = self._keys.get(kid)
+    def _public_key(self, kid: str) -> jwt.PyJWK:
+        """The key `kid` names, refreshing the cached JWKS when it is due.
+
+        Verifications whose key is cached never wait on the network: one thread
+        refreshes (single flight) while the others keep using the cached keys.
+        An unknown `kid` refetches at most once per `jwks_refetch_cooldown_seconds`,
+        and a failed refresh keeps the last good keys (retried after the cooldown).
+        """
+        keys = self._keys
+        if self._refresh_due(kid, keys, time.monotonic()):
+            keys = self._refresh(kid, wait=kid not in keys)
+        key = keys.get(kid)
         if key is None:
+            if self._keys_fetched_at == _NEVER:
+                raise Unavailable(
+                    "the project's JWKS has not been read yet", key="jwks_unavailable"
+                )
             raise _refuse(f"the access token's key {kid!r} is not in the project's JWKS")
         return key
 
-    def _fetch_keys(self) -> dict[str, Any]:
+    def _refresh_due(self, kid: str, keys: Mapping[str, jwt.PyJWK], now: float) -> bool:
+        cooldown = self._refetch_cooldown
+        if now - self._attempted_at < cooldown and self._keys_fetched_at < self._attempted_at:
+            return False  # the last attempt failed: wait before trying again
+        if now - self._keys_fetched_at > self._jwks_ttl:
+            return True
+        return kid not in keys and now - self._unknown_refetched_at >= cooldown
+
+    def _refresh(self, kid: str, *, wait: bool) -> dict[str, jwt.PyJWK]:
+        if not self._lock.acquire(blocking=wait):
+            return self._keys  # another thread is refreshing: use what is cached meanwhile
+        try:
+            now = time.monotonic()
+            if not self._refresh_due(kid, self._keys, now):
+                return self._keys  # refreshed by another thread while this one waited
+            self._attempted_at = now
+            if kid not in self._keys and now - self._keys_fetched_at <= self._jwks_ttl:
+                self._unknown_refetched_at = now
+            try:
+                keys = self._fetch_keys()
+            except Unavailable as exc:
+                if self._keys_fetched_at == _NEVER:
+                    raise
+                log.warning("JWKS refresh failed, keeping the cached keys: %s", exc.message)
+                return self._keys
+            self._keys = keys
+            self._keys_fetched_at = time.monotonic()
+            return keys
+        finally:
+            self._lock.release()
+
+    def _fetch_keys(self) -> dict[str, jwt.PyJWK]:
         assert self._jwks_url is not None
         try:
             client = self._http or httpx.Client(timeout=5)
@@ -185,9 +247,13 @@ class TokenVerifier:
                 if self._http is None:
                     client.close()
             keys = jwt.PyJWKSet.from_dict(document).keys
-        except (httpx.HTTPError, ValueError, jwt.PyJWTError) as exc:
+        except (httpx.HTTPError, ValueError, TypeError, jwt.PyJWTError) as exc:
             raise Unavailable(f"could not read the JWKS: {exc}", key="jwks_unavailable") from exc
-        return {str(k.key_id or ""): k.key for k in keys}
+        return {
+            str(k.key_id or ""): k
+            for k in keys
+            if k.algorithm_name in ASYMMETRIC and k.public_key_use in (None, "sig")
+        }
 
 
 # --- session binding ---------------------------------------------------------------------

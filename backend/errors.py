@@ -292,7 +292,9 @@ def from_psycopg(exc: BaseException) -> BackendError:
     diag: Any = getattr(exc, "diag", None)
     sqlstate: str | None = getattr(exc, "sqlstate", None)
     if diag is None or sqlstate is None:
-        if type(exc).__name__ in ("OperationalError", "PoolTimeout", "InterfaceError"):
+        # By ancestry, not exact name: ConnectionTimeout, PoolTimeout, PoolClosed, TooManyRequests…
+        names = {cls.__name__ for cls in type(exc).__mro__}
+        if names & {"OperationalError", "PoolTimeout", "PoolClosed", "InterfaceError"}:
             error: BackendError = Unavailable(f"the database is unavailable: {_first_line(exc)}")
             return error
         return BackendError(_first_line(exc), key="database_error")

@@ -198,20 +198,46 @@ def _before_send(event: Event, hint: Hint) -> Event | None:
 
 
 _EMAIL = re.compile(r"[^@\s\"'<>]+@[^@\s\"'<>]+\.[A-Za-z]{2,}")
-_IPV4 = re.compile(r"\b(?:\d{1,3}\.){3}\d{1,3}\b")
+_IPV4_TEXT = r"(?:\d{1,3}\.){3}\d{1,3}"
+_IPV4 = re.compile(rf"\b{_IPV4_TEXT}\b")
+_H = r"[0-9A-Fa-f]{1,4}"
+_IPV6 = re.compile(
+    rf"(?<![\w:.])(?:(?:{_H}:){{7}}{_H}"  # the full form, or a compressed one (with "::")
+    rf"|(?:{_H}(?::{_H}){{0,6}})?::(?:(?:{_H}:){{0,5}}(?:{_IPV4_TEXT}|{_H}))?)(?![\w:.])"
+)
+# What the server says about the data of a failing statement: the row, the key, the values.
+_DETAIL = re.compile(r"^\s*DETAIL:.*$", re.MULTILINE)
+_ROW_DATA = re.compile(r"(Failing row contains|Key|Array value|Token)\s*\(.*$", re.MULTILINE)
 
 
 def _redact(text: str) -> str:
+    text = _DETAIL.sub("DETAIL: [redacted]", text)
+    text = _ROW_DATA.sub(r"\1 [redacted]", text)
+    text = _IPV6.sub(lambda m: m.group() if m.group() == "::" else "[ip]", text)
     return _IPV4.sub("[ip]", _EMAIL.sub("[email]", text))
 
 
+def _top_exception(values: list[Any]) -> list[Any]:
+    """Only the exception raised, not its causes: a driver's error text holds row data."""
+    if len(values) <= 1:
+        return values
+    for value in values:
+        if (value.get("mechanism") or {}).get("exception_id") == 0:
+            value["mechanism"].pop("parent_id", None)
+            return [value]
+    return [values[-1]]  # Sentry lists the chain innermost first
+
+
 def scrub(event: Event) -> Event:
-    """Keep only the user id; drop request data and anything shaped like an e-mail or an IP."""
+    """Keep only the user id and the top exception; drop request data, row data, e-mails, IPs."""
     user = event.get("user") or {}
     event["user"] = {"id": user["id"]} if user.get("id") else {}
     for key in ("request", "server_name", "breadcrumbs", "extra", "modules"):
         event.pop(key, None)  # type: ignore[misc]
-    for exception in (event.get("exception") or {}).get("values", []):
+    exceptions = event.get("exception") or {}
+    if exceptions.get("values"):
+        exceptions["values"] = _top_exception(list(exceptions["values"]))
+    for exception in exceptions.get("values", []):
         if exception.get("value"):
             exception["value"] = _redact(str(exception["value"]))
         for frame in (exception.get("stacktrace") or {}).get("frames", []):
@@ -222,4 +248,10 @@ def scrub(event: Event) -> Event:
                 frame["context_line"] = _redact(str(frame["context_line"]))
     if isinstance(event.get("message"), str):
         event["message"] = _redact(str(event["message"]))
+    logentry = event.get("logentry")
+    if isinstance(logentry, dict):
+        for key in ("message", "formatted"):
+            if isinstance(logentry.get(key), str):
+                logentry[key] = _redact(logentry[key])
+        logentry.pop("params", None)
     return event

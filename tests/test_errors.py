@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import psycopg
+import psycopg_pool
 import pytest
 
 from backend import errors
@@ -189,3 +191,27 @@ def test_psycopg_errors_map_through_their_diagnostics():
         diag = Diag()
 
     assert isinstance(errors.from_psycopg(FakePsycopgError()), DoubleBooking)
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [
+        pytest.param(lambda: psycopg.errors.ConnectionTimeout("timed out"), id="ConnectionTimeout"),
+        pytest.param(lambda: psycopg.errors.CancellationTimeout("x"), id="CancellationTimeout"),
+        pytest.param(lambda: psycopg.OperationalError("server closed"), id="OperationalError"),
+        pytest.param(lambda: psycopg.InterfaceError("connection is closed"), id="InterfaceError"),
+        pytest.param(lambda: psycopg_pool.PoolTimeout("no connection"), id="PoolTimeout"),
+        pytest.param(lambda: psycopg_pool.PoolClosed("the pool is closed"), id="PoolClosed"),
+        pytest.param(lambda: psycopg_pool.TooManyRequests("queue full"), id="TooManyRequests"),
+    ],
+)
+def test_driver_errors_without_a_sqlstate_are_unavailable_by_their_ancestry(exc):
+    error = errors.from_psycopg(exc())
+
+    assert isinstance(error, errors.Unavailable) and error.retryable
+
+
+def test_a_driver_error_without_a_sqlstate_that_is_not_operational_is_not_retryable():
+    error = errors.from_psycopg(psycopg.ProgrammingError("bad query"))
+
+    assert type(error) is BackendError and not error.retryable

@@ -2,10 +2,13 @@
 
 PostgREST runs each request in one transaction and first issues a single
 `select set_config(…, true), …` that sets, transaction-locally: the role,
-`request.jwt.claims` (the whole JWT payload, `role` always present),
+`request.jwt.claims` (the whole JWT payload, its `role` always the role set),
 `request.method`, `request.path` and `request.headers`. Every direct-database
 caller of this package (the gateway, the test harness, the audit's prover)
-goes through `impersonate()`, so there is one way to do it.
+goes through `impersonate()`, so there is one way to do it. The same statement
+also empties the legacy per-claim settings (`request.jwt.claim.sub` and
+friends), which Supabase's `auth.uid()` reads before `request.jwt.claims`: a
+session-level value left on a pooled connection must never name the caller.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from uuid import UUID
 import psycopg
 
 API_ROLES = ("anon", "authenticated", "service_role")
+RESERVED_CLAIMS = frozenset({"role", "aud"})
 
 
 @dataclass(frozen=True)
@@ -38,12 +42,16 @@ class Principal:
 
     @classmethod
     def user(cls, user_id: UUID | str, *, email: str | None = None, **extra: Any) -> Principal:
+        """A signed-in user; `extra` claims may not set `role` or `aud` (those are fixed)."""
+        reserved = sorted(RESERVED_CLAIMS & set(extra))
+        if reserved:
+            raise ValueError(f"a user's extra claims may not set {', '.join(reserved)}")
         claims: dict[str, Any] = {
+            **extra,
             "sub": str(user_id),
             "role": "authenticated",
             "aud": "authenticated",
             **({"email": email} if email else {}),
-            **extra,
         }
         return cls("authenticated", claims)
 
@@ -93,11 +101,17 @@ def impersonation_statement(
     """The one `select set_config(…)` that both `impersonate` variants run."""
     if principal.role not in API_ROLES:
         raise ImpersonationError(f"refusing to impersonate {principal.role!r}: not an API role")
-    claims = {"role": principal.role, **principal.claims}
+    claims = {**principal.claims, "role": principal.role}
     lowered = {k.lower(): v for k, v in (headers or {}).items()}
     return (
         "select set_config('role', %s, true),"
         " set_config('request.jwt.claims', %s, true),"
+        # auth.uid()/role()/email()/jwt() read these older per-claim settings first:
+        # empty them, so a value left on a pooled connection can not outrank the claims.
+        " set_config('request.jwt.claim.sub', '', true),"
+        " set_config('request.jwt.claim.role', '', true),"
+        " set_config('request.jwt.claim.email', '', true),"
+        " set_config('request.jwt.claim', '', true),"
         " set_config('request.method', %s, true),"
         " set_config('request.path', %s, true),"
         " set_config('request.headers', %s, true)",

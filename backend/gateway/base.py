@@ -19,7 +19,7 @@ from typing import Any, Literal, Protocol, TypeAlias
 from uuid import UUID
 
 from backend.auth import VerifiedToken
-from backend.db.impersonation import Principal
+from backend.db.impersonation import RESERVED_CLAIMS, Principal
 
 Row: TypeAlias = Mapping[str, Any]
 Operator = Literal["eq", "neq", "gt", "gte", "lt", "lte", "in", "is"]
@@ -112,15 +112,21 @@ class Caller:
         access_token: str | None = None,
         claims: Mapping[str, Any] | None = None,
     ) -> Caller:
+        """A signed-in user; `claims` are extra JWT claims and may not set `role` or `aud`."""
+        reserved = sorted(RESERVED_CLAIMS & set(claims or {}))
+        if reserved:
+            raise ValueError(f"a user's claims may not set {', '.join(reserved)}")
         extra = {k: v for k, v in (claims or {}).items() if k not in ("sub", "email")}
         return cls(Principal.user(user_id, email=email, **extra), access_token)
 
     @classmethod
     def from_token(cls, token: VerifiedToken) -> Caller:
-        """The user of a verified access token, with its full claim set (as PostgREST sees it)."""
-        return cls.user(
-            token.user_id, email=token.email, access_token=token.token, claims=token.claims
-        )
+        """The user of a verified access token, with its claim set (as PostgREST sees it).
+
+        `role` and `aud` were checked by the verifier and are set by `Principal.user`.
+        """
+        claims = {k: v for k, v in token.claims.items() if k not in RESERVED_CLAIMS}
+        return cls.user(token.user_id, email=token.email, access_token=token.token, claims=claims)
 
     @classmethod
     def anon(cls) -> Caller:

@@ -6,7 +6,8 @@ target role's own settings (for example `statement_timeout` of `anon` and
 claim set, `request.method`, `request.path`, `request.headers` with the
 request id), then the query, then COMMIT. Nothing of a request outlives its
 transaction, so one pool serves any number of callers without leaking one
-caller's identity to the next.
+caller's identity to the next; and a connection is `RESET ALL` when it goes
+back to the pool, in case a function left a session-level setting behind.
 
 RPC parameters are cast to the function's declared argument types, read once
 from the catalog, as PostgREST does from its schema cache: JSON-ready values
@@ -246,6 +247,22 @@ def _refuse_service_role(caller: Caller) -> None:
         )
 
 
+def _reset(conn: psycopg.Connection[Any]) -> None:
+    """On return to the pool: undo any session-level setting a function may have left.
+
+    Each request's own settings are transaction-local already; this clears what
+    `set_config(…, false)` or `SET` (without LOCAL) left behind. RESET ALL keeps
+    psycopg's prepared statements (DISCARD ALL would drop them under its feet).
+    """
+    with conn.transaction():
+        conn.execute("RESET ALL")
+
+
+async def _areset(conn: psycopg.AsyncConnection[Any]) -> None:
+    async with conn.transaction():
+        await conn.execute("RESET ALL")
+
+
 def _failed(exc: Exception) -> BackendError:
     if isinstance(exc, PoolTimeout):
         return Unavailable("no database connection became free in time", key="pool_timeout")
@@ -270,6 +287,7 @@ class DirectGateway:
             max_size=max_size,
             timeout=timeout,
             kwargs={"row_factory": dict_row, "connect_timeout": 10},
+            reset=_reset,
             open=True,
         )
         self._catalog = _Catalog()
@@ -356,6 +374,7 @@ class AsyncDirectGateway:
             max_size=max_size,
             timeout=timeout,
             kwargs={"row_factory": dict_row, "connect_timeout": 10},
+            reset=_areset,
             open=False,
         )
         self._opened = False

@@ -3,7 +3,8 @@
 A new supabase-py client is made for every request, carrying that caller's
 own access token (creating one costs well under a millisecond), so no client
 is ever shared between users and no auth header is ever swapped on a live
-client. The HTTP connection pool (an `httpx` client) is shared: it holds
+client. Redirects are never followed (the `apikey` header would go along).
+The HTTP connection pool (an `httpx` client) is shared: it holds
 connections, not identities, and postgrest-py sends the headers per request.
 
 The service key appears only in `administrative_session()`: code that uses it
@@ -107,6 +108,11 @@ def _failed(exc: Exception) -> BackendError:
                 return Unauthenticated("the API refused the token", key="not_authenticated")
             if code.startswith("5"):
                 return Unavailable(f"the API answered {code}", key="upstream_unavailable")
+            if code.startswith("3"):
+                return BackendError(
+                    f"the API answered a redirect ({code}), which is not followed",
+                    key="upstream_redirect",
+                )
         return from_postgrest(exc.json())
     return Unavailable(f"the API could not be reached: {exc}", key="upstream_unavailable")
 
@@ -160,10 +166,15 @@ class SupabaseGateway:
         service_role_key: str | None = None,
         http_client: httpx.Client | None = None,
         timeout: float = 10.0,
+        transport: httpx.BaseTransport | None = None,
     ) -> None:
         self._keys = _Keys(url, anon_key, service_role_key)
         self._owns_http = http_client is None
-        self._http = http_client or httpx.Client(timeout=timeout, follow_redirects=True)
+        # Never follow redirects: httpx drops Authorization on a redirect to another host,
+        # but not supabase-py's `apikey` header, which may be the service key.
+        self._http = http_client or httpx.Client(
+            timeout=timeout, follow_redirects=False, transport=transport
+        )
 
     def session(self, caller: Caller) -> SupabaseSession:
         self._keys.for_caller(caller, administrative=False)  # fail now, not on first use
@@ -225,10 +236,13 @@ class AsyncSupabaseGateway:
         service_role_key: str | None = None,
         http_client: httpx.AsyncClient | None = None,
         timeout: float = 10.0,
+        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self._keys = _Keys(url, anon_key, service_role_key)
         self._owns_http = http_client is None
-        self._http = http_client or httpx.AsyncClient(timeout=timeout, follow_redirects=True)
+        self._http = http_client or httpx.AsyncClient(
+            timeout=timeout, follow_redirects=False, transport=transport
+        )
 
     def session(self, caller: Caller) -> AsyncSupabaseSession:
         self._keys.for_caller(caller, administrative=False)

@@ -17,7 +17,7 @@ from typing import Any, Generic, Literal, Protocol, TypeVar
 import pydantic
 
 from backend.errors import BackendError, ContractError, ValidationError
-from backend.gateway.base import AsyncSession, Request, Session, describe
+from backend.gateway.base import AsyncSession, Caller, Request, Session, describe
 from backend.observability import report_unexpected
 
 log = logging.getLogger("backend.services")
@@ -83,8 +83,20 @@ class Operation(Generic[T]):
     limit: PolicyName | None = None
 
 
-def _identifier(user_id: str | None) -> str:
-    return user_id or "anonymous"
+def rate_limit_identifier(caller: Caller) -> str | None:
+    """Whose budget a call counts against; None: the caller is not rate-limited.
+
+    - service_role (administrative sessions: webhooks, jobs) is trusted server
+      code, not a user: it is never throttled by the per-user limits;
+    - a signed-in user counts against its own user id;
+    - an anonymous caller shares one budget. Every rate-limited operation (lesson
+      and payment writes) is one the database refuses `anon` anyway, so the shared
+      budget only bounds how fast such refused calls come, and no trusted or
+      signed-in caller ever shares it.
+    """
+    if caller.role == "service_role":
+        return None
+    return caller.user_id or "anonymous"
 
 
 class SyncService:
@@ -93,9 +105,11 @@ class SyncService:
         self._limiter = limiter
 
     def _call(self, operation: Operation[T]) -> T:
-        user_id = self._session.caller.user_id
-        if operation.limit and self._limiter is not None:
-            self._limiter.enforce(operation.limit, _identifier(user_id))
+        caller = self._session.caller
+        user_id = caller.user_id
+        identifier = rate_limit_identifier(caller)
+        if operation.limit and self._limiter is not None and identifier is not None:
+            self._limiter.enforce(operation.limit, identifier)
         began = time.perf_counter()
         try:
             raw = self._session.execute(operation.request)
@@ -114,9 +128,11 @@ class AsyncService:
         self._limiter = limiter
 
     async def _call(self, operation: Operation[T]) -> T:
-        user_id = self._session.caller.user_id
-        if operation.limit and self._limiter is not None:
-            await self._limiter.aenforce(operation.limit, _identifier(user_id))
+        caller = self._session.caller
+        user_id = caller.user_id
+        identifier = rate_limit_identifier(caller)
+        if operation.limit and self._limiter is not None and identifier is not None:
+            await self._limiter.aenforce(operation.limit, identifier)
         began = time.perf_counter()
         try:
             raw = await self._session.execute(operation.request)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 
@@ -14,7 +15,7 @@ from backend.errors import Unauthenticated, Unavailable
 from backend.gateway.base import Caller
 from backend.gateway.direct import DirectGateway
 from backend.services import Services
-from tests.auth.tokens import JWKS_URL, SECRET, claims, es256, hs256, rs256
+from tests.auth.tokens import JWKS_URL, RSA_KEY, SECRET, claims, es256, hs256, jwks, rs256
 
 
 def test_a_valid_hs256_token_gives_the_user_and_its_claims(verifier):
@@ -134,3 +135,125 @@ def test_a_verified_token_is_the_user_a_service_call_runs_as(pg, verifier):
         client = services.clients.create(first_name="Ann")
 
     assert client.coach_id == coach.id
+
+
+# --- the header's algorithm must be the key's, claims must have the right types -----------
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        pytest.param(
+            lambda: jwt.encode(claims(), RSA_KEY, "RS256", headers={"kid": "ec-1"}),
+            id="RS256-naming-the-EC-key",
+        ),
+        pytest.param(lambda: es256(kid="rsa-1"), id="ES256-naming-the-RSA-key"),
+    ],
+)
+def test_a_token_whose_algorithm_is_not_its_keys_is_refused_not_a_crash(verifier, token):
+    with pytest.raises(Unauthenticated) as caught:
+        verifier.verify(token())
+
+    assert caught.value.key == "invalid_token"
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [{"role": ["authenticated"]}, {"role": {"x": 1}}, {"sub": 12}, {"sub": ["a"]}],
+    ids=["role-list", "role-object", "sub-number", "sub-list"],
+)
+def test_claims_of_the_wrong_type_are_refused_not_a_crash(verifier, overrides):
+    with pytest.raises(Unauthenticated):
+        verifier.verify(es256(**overrides))
+    with pytest.raises(Unauthenticated):
+        verifier.verify(hs256(**overrides))
+
+
+# --- the JWKS: bounded refetches, no waiting on the network, last good keys kept ---------
+
+
+class SwitchableJwks:
+    def __init__(self) -> None:
+        self.fetches = 0
+        self.down = False
+        self.hold: threading.Event | None = None
+
+    def handler(self, request: httpx.Request) -> httpx.Response:
+        self.fetches += 1
+        if self.hold is not None:
+            self.hold.wait(10)
+        if self.down:
+            return httpx.Response(503)
+        return httpx.Response(200, json=jwks())
+
+
+def _verifier(server: SwitchableJwks, **kwargs: float) -> TokenVerifier:
+    http = httpx.Client(transport=httpx.MockTransport(server.handler))
+    return TokenVerifier(jwks_url=JWKS_URL, http_client=http, **kwargs)
+
+
+def test_unknown_key_ids_refetch_the_jwks_at_most_once_per_cooldown():
+    server = SwitchableJwks()
+    verifier = _verifier(server, jwks_refetch_cooldown_seconds=60)
+    verifier.verify(es256())
+
+    for i in range(50):
+        with pytest.raises(Unauthenticated, match="not in the project's JWKS"):
+            verifier.verify(es256(kid=f"junk-{i}"))
+
+    assert server.fetches == 2  # the first read, then one refetch for the unknown kids
+    verifier.verify(es256())  # the known key still works, without a fetch
+    assert server.fetches == 2
+
+
+def test_the_refetch_cooldown_is_configurable():
+    server = SwitchableJwks()
+    verifier = _verifier(server, jwks_refetch_cooldown_seconds=0)
+
+    for i in range(3):
+        with pytest.raises(Unauthenticated):
+            verifier.verify(es256(kid=f"junk-{i}"))
+
+    assert server.fetches == 3
+
+
+def test_a_jwks_outage_after_the_cache_expires_keeps_serving_the_last_good_keys():
+    server = SwitchableJwks()
+    verifier = _verifier(server, jwks_ttl_seconds=0, jwks_refetch_cooldown_seconds=60)
+    verifier.verify(es256())
+    server.down = True
+
+    for _ in range(5):
+        assert verifier.verify(rs256()).role == "authenticated"
+
+    assert server.fetches == 2  # one failed refresh, then the cooldown
+
+
+def test_a_verification_with_a_cached_key_does_not_wait_for_a_refresh():
+    server = SwitchableJwks()
+    verifier = _verifier(server, jwks_refetch_cooldown_seconds=0)
+    verifier.verify(es256())
+    server.hold = threading.Event()
+    refused: list[BaseException] = []
+
+    def verify_unknown() -> None:
+        try:
+            verifier.verify(es256(kid="new"))
+        except Unauthenticated as exc:
+            refused.append(exc)
+
+    slow = threading.Thread(target=verify_unknown)
+    slow.start()
+    try:
+        deadline = time.monotonic() + 5
+        while server.fetches < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert server.fetches == 2  # the refetch is in flight, held by the JWKS server
+
+        began = time.monotonic()
+        assert verifier.verify(es256()).role == "authenticated"
+        assert time.monotonic() - began < 1
+    finally:
+        server.hold.set()
+        slow.join(10)
+    assert len(refused) == 1

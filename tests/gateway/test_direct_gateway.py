@@ -28,6 +28,9 @@ def gateway(pg):
                 'read_only', pg_catalog.current_setting('transaction_read_only'))
         $$;
         grant execute on function public.test_request_state() to anon, authenticated;
+        create function public.test_auth_role() returns text
+        language sql stable set search_path = '' as $$ select auth.role() $$;
+        grant execute on function public.test_auth_role() to anon, authenticated;
         create view public.test_transaction_state with (security_invoker = true) as
             select current_user as who,
                    pg_catalog.current_setting('transaction_read_only') as read_only,
@@ -112,3 +115,125 @@ def test_update_and_delete_that_touch_nothing_are_not_found(gateway, coach):
         session.execute(Update("clients", {"notes": "x"}, missing))
     with pytest.raises(NotFound):
         session.execute(Delete("clients", missing))
+
+
+# --- nothing left on a pooled connection can name the caller -----------------------------
+
+
+def _leave_session_identity(gateway, user_id):
+    """What a function calling set_config(…, false) leaves on the connection it ran on."""
+    with gateway._pool.connection() as conn:
+        conn.execute(
+            "select set_config('request.jwt.claim.sub', %s, false),"
+            " set_config('request.jwt.claim.role', 'service_role', false),"
+            " set_config('request.jwt.claim.email', 'b@example.test', false),"
+            " set_config('request.jwt.claim', %s, false)",
+            (str(user_id), f'{{"sub": "{user_id}", "role": "service_role"}}'),
+        )
+        conn.commit()
+
+
+def test_a_session_level_claim_sub_on_a_shared_pool_does_not_become_the_caller(pg, gateway):
+    from psycopg.rows import dict_row
+    from psycopg_pool import ConnectionPool
+
+    other = uuid.uuid4()
+    pool = ConnectionPool(
+        pg.url, min_size=1, max_size=1, kwargs={"row_factory": dict_row}, open=True
+    )
+    try:
+        shared = DirectGateway(pg.url, pool=pool)  # a pool this package did not configure
+        with pool.connection() as conn:
+            conn.execute("select set_config('request.jwt.claim.sub', %s, false)", (str(other),))
+            conn.execute("select set_config('request.jwt.claim.role', 'service_role', false)")
+            conn.execute("select set_config('request.jwt.claim', '{\"sub\": \"x\"}', false)")
+        me = uuid.uuid4()
+
+        mine = state(shared, Caller.user(me))
+        anon = state(shared, Caller.anon())
+
+        assert mine["uid"] == str(me) and mine["claims"]["sub"] == str(me)
+        assert (anon["uid"], anon["claims"]) == (None, {"role": "anon"})
+        assert (
+            shared.session(Caller.user(me)).execute(Rpc("test_auth_role", {}, returns="scalar"))
+            == "authenticated"
+        )
+    finally:
+        pool.close()
+
+
+def test_the_gateways_pool_resets_a_connection_when_it_comes_back(pg, gateway):
+    with DirectGateway(pg.url, min_size=1, max_size=1) as one:
+        state(one, Caller.anon())
+        _leave_session_identity(one, uuid.uuid4())
+        with one._pool.connection() as conn:
+            left = conn.execute(
+                "select current_setting('request.jwt.claim.sub', true) as sub,"
+                " current_setting('request.jwt.claim.role', true) as role"
+            ).fetchone()
+            conn.commit()
+
+        assert (left["sub"] or "", left["role"] or "") == ("", "")
+        for _ in range(7):  # past psycopg's prepare threshold: prepared statements survive
+            assert state(one, Caller.anon())["user"] == "anon"
+
+
+def test_the_async_gateways_pool_resets_a_connection_when_it_comes_back(pg, gateway):
+    import asyncio
+
+    from backend.gateway.direct import AsyncDirectGateway
+
+    async def main() -> None:
+        agw = AsyncDirectGateway(pg.url, min_size=1, max_size=1)
+        try:
+            anon = agw.session(Caller.anon())
+            await anon.execute(Rpc("test_request_state", {}, returns="scalar"))
+            async with agw._pool.connection() as conn:
+                await conn.execute("select set_config('request.jwt.claim.sub', 'x', false)")
+                await conn.commit()
+            async with agw._pool.connection() as conn:
+                cur = await conn.execute(
+                    "select current_setting('request.jwt.claim.sub', true) as s"
+                )
+                left = await cur.fetchone()
+                await conn.commit()
+            assert left["s"] in (None, "")
+            for _ in range(7):  # past psycopg's prepare threshold: prepared statements survive
+                seen = await anon.execute(Rpc("test_request_state", {}, returns="scalar"))
+                assert seen["user"] == "anon"
+        finally:
+            await agw.close()
+
+    asyncio.run(main())
+
+
+def test_prepared_statements_survive_the_reset(gateway, coach):
+    for _ in range(8):  # psycopg prepares a statement from its fifth run
+        assert state(gateway, Caller.user(coach.id))["uid"] == str(coach.id)
+
+
+# --- the role claim is the role set, never one passed in ---------------------------------
+
+
+@pytest.mark.parametrize("claim", ["role", "aud"])
+def test_a_users_claims_may_not_set_role_or_aud(claim):
+    from backend.db.impersonation import Principal
+
+    with pytest.raises(ValueError, match=claim):
+        Caller.user(uuid.uuid4(), claims={claim: "service_role"})
+    with pytest.raises(ValueError, match=claim):
+        Principal.user(uuid.uuid4(), **{claim: "service_role"})
+
+
+def test_passed_in_claims_can_not_override_the_role_claim(gateway):
+    from backend.db.impersonation import Principal
+
+    principal = Principal("authenticated", {"sub": str(uuid.uuid4()), "role": "service_role"})
+
+    seen = state(gateway, Caller(principal))
+
+    assert (seen["user"], seen["claims"]["role"]) == ("authenticated", "authenticated")
+    assert (
+        gateway.session(Caller(principal)).execute(Rpc("test_auth_role", {}, returns="scalar"))
+        == "authenticated"
+    )

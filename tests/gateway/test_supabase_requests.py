@@ -408,3 +408,67 @@ def test_an_anonymous_request_uses_the_anon_key_as_its_token(supabase, gateway):
 
     assert supabase.last.headers["authorization"] == f"Bearer {ANON_KEY}"
     assert str(supabase.last.url).startswith(f"{URL}/rest/v1/")
+
+
+# --- redirects are not followed: the apikey header would go along -------------------------
+
+
+class Redirecting:
+    """Supabase answering with a redirect to another host, and that host, recording all."""
+
+    def __init__(self) -> None:
+        self.seen: list[httpx.Request] = []
+
+    def handler(self, request: httpx.Request) -> httpx.Response:
+        self.seen.append(request)
+        if request.url.host == "elsewhere.example":
+            return httpx.Response(200, json=[])
+        return httpx.Response(307, headers={"location": "https://elsewhere.example/steal"})
+
+
+def test_a_redirect_to_another_host_is_not_followed_with_the_service_key():
+    from backend.errors import BackendError
+    from backend.gateway.supabase import SupabaseGateway
+
+    server = Redirecting()
+    gateway = SupabaseGateway(
+        URL,
+        ANON_KEY,
+        service_role_key=SERVICE_KEY,
+        transport=httpx.MockTransport(server.handler),
+    )
+    try:
+        with pytest.raises(BackendError) as caught:
+            Services(gateway.administrative_session()).clients.list()
+    finally:
+        gateway.close()
+
+    assert [r.url.host for r in server.seen] == ["proj.supabase.co"]
+    assert caught.value.key == "upstream_redirect" and not caught.value.retryable
+
+
+def test_the_async_gateway_does_not_follow_redirects_either():
+    import asyncio
+
+    from backend.errors import BackendError
+    from backend.gateway.base import Select
+    from backend.gateway.supabase import AsyncSupabaseGateway
+
+    server = Redirecting()
+
+    async def main() -> None:
+        gateway = AsyncSupabaseGateway(
+            URL,
+            ANON_KEY,
+            service_role_key=SERVICE_KEY,
+            transport=httpx.MockTransport(server.handler),
+        )
+        try:
+            with pytest.raises(BackendError):
+                await gateway.administrative_session().execute(Select("clients"))
+        finally:
+            await gateway.close()
+
+    asyncio.run(main())
+
+    assert [r.url.host for r in server.seen] == ["proj.supabase.co"]

@@ -13,19 +13,22 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
+import psycopg
 import pytest
 import sentry_sdk
 from sentry_sdk.envelope import Envelope
 from sentry_sdk.transport import Transport
 
 from backend.config import load_settings
-from backend.errors import DoubleBooking, NotFound
+from backend.errors import BackendError, DoubleBooking, NotFound
 from backend.gateway.base import Caller, Request
 from backend.observability import JsonFormatter, RequestIdFilter, init_sentry, request_scope
 from backend.services import Services
 from tests.services.support import hours_from_now
 
 pytestmark = pytest.mark.direct_only  # reads or configures the local database
+
+FAILING_ROW = ("Ann " + "Smith +44 7700 " + "900123", -1)  # personal data a driver error quotes
 
 
 class MemoryTransport(Transport):
@@ -156,3 +159,55 @@ def test_an_audit_entry_can_be_traced_to_its_request(pg, svc):
         (str(client.id),),
     ).fetchall()
     assert stored == [("req-audit-42",)]
+
+
+class FailingWriteSession:
+    """A fault raised from the driver's error, as the gateways do (`raise … from exc`)."""
+
+    def __init__(self, caller: Caller, pg: Any) -> None:
+        self.caller = caller
+        self.pg = pg
+
+    def execute(self, request: Request) -> Any:
+        with psycopg.connect(self.pg.url) as conn:
+            conn.execute("create temp table t (a text, b int check (b > 0))")
+            try:
+                conn.execute("insert into t values (%s, %s)", FAILING_ROW)
+            except psycopg.Error as exc:
+                raise BackendError("the database failed", key="database_error") from exc
+        raise AssertionError("the insert should have failed")  # pragma: no cover
+
+
+def test_the_drivers_error_text_behind_a_fault_is_not_sent(sentry_events, coach, pg):
+    services = Services(FailingWriteSession(Caller.user(coach.id), pg))
+
+    with pytest.raises(BackendError) as caught:
+        services.clients.create(first_name="Ann")
+
+    assert "Failing row contains" in str(caught.value.__cause__)  # it was there to leak
+    [event] = sentry_events
+    text = json.dumps(event, default=str)
+    assert [v["type"] for v in event["exception"]["values"]] == ["BackendError"]
+    assert "Ann Smith" not in text and "7700 900123" not in text
+    assert "Failing row" not in text and "CheckViolation" not in text
+
+
+class DetailedExplodingSession(ExplodingSession):
+    def execute(self, request: Request) -> Any:
+        raise RuntimeError(
+            "insert failed from 2001:db8::7 and fe80::1\n"
+            "DETAIL:  Failing row contains (Ann Smith +44 7700 900123, -1)."
+        )
+
+
+def test_row_data_and_ipv6_addresses_in_a_faults_message_are_redacted(sentry_events, coach):
+    services = Services(DetailedExplodingSession(Caller.user(coach.id)))
+
+    with pytest.raises(RuntimeError):
+        services.clients.create(first_name="Ann")
+
+    [event] = sentry_events
+    text = json.dumps(event, default=str)
+    assert "insert failed" in text
+    assert "2001:db8::7" not in text and "fe80::1" not in text
+    assert "Ann Smith" not in text and "900123" not in text
