@@ -134,7 +134,7 @@ def db_reset(
     maintenance = with_database(url, "template1" if name == "postgres" else "postgres")
     with connect(maintenance, autocommit=True) as conn:
         out.print(f"dropping and recreating database {name}")
-        conn.execute(migrations.drop_database_objects_sql(name))
+        conn.execute(migrations.drop_database_sql(name))
         conn.execute(f'create database "{name}"'.encode())
     result = migrations.migrate(project, url, progress=lambda m: out.print(m))
     out.print(f"reset {name}: applied {len(result.applied)} files")

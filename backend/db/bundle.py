@@ -17,6 +17,7 @@ from backend.db.migrations import (
     BOOTSTRAP_VERSION,
     DECLARATIVE_NAME,
     MIGRATION_NAME,
+    bundled_declaratives,
     declarative_text,
     load_bootstrap,
     load_migrations,
@@ -37,20 +38,14 @@ def expected_files(project: Project) -> tuple[list[BundleFile], BundleFile | Non
     wanted = [BundleFile(f"{BOOTSTRAP_VERSION}_{BOOTSTRAP_NAME}.sql", bootstrap.text)]
     wanted += [BundleFile(m.path.name, m.text) for m in migrations]
 
-    existing = _existing(project.bundle_dir)
-    declarative = declarative_text(project)
-    generated = sorted(
-        (name for name in existing if name.endswith(f"_{DECLARATIVE_NAME}.sql")),
-        key=_version,
-    )
+    # The same rule the engine uses to call the bundle's views and policies current.
+    if bundled_declaratives(project, migrations):
+        return wanted, None
     latest_migration = max((int(m.version) for m in migrations), default=0)
-    if generated:
-        last = generated[-1]
-        if existing[last] == declarative and _version(last) > latest_migration:
-            return wanted, None
+    existing = _existing(project.bundle_dir)
     newest = max([latest_migration, *(_version(n) for n in existing)], default=0)
     version = str(newest + 1).zfill(14)
-    return wanted, BundleFile(f"{version}_{DECLARATIVE_NAME}.sql", declarative)
+    return wanted, BundleFile(f"{version}_{DECLARATIVE_NAME}.sql", declarative_text(project))
 
 
 def stale_files(project: Project) -> list[str]:

@@ -435,5 +435,5 @@ def _record_declarative(conn: psycopg.Connection[Any], f: SqlFile, _: list[str])
     )
 
 
-def drop_database_objects_sql(database: str) -> sql.Composed:
+def drop_database_sql(database: str) -> sql.Composed:
     return sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(database))

@@ -63,7 +63,7 @@ class DatabaseServer:
 
     def drop_database(self, name: str) -> None:
         with connect(self.admin_url, autocommit=True) as conn:
-            conn.execute(migrations.drop_database_objects_sql(name))
+            conn.execute(migrations.drop_database_sql(name))
 
 
 def server_for_tests(project: Project) -> DatabaseServer:
