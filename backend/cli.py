@@ -91,7 +91,7 @@ def db_migrate(
     db_url: DbUrl = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print what would run.")] = False,
 ) -> None:
-    """Apply the bootstrap, pending migrations, then changed views and policies."""
+    """Apply the bootstrap, pending migrations, then changed functions, views and policies."""
     project = find_project()
     url = resolve_url(db_url, project)
     began = time.perf_counter()
@@ -103,8 +103,8 @@ def db_migrate(
             out.print("nothing to apply")
         for e in todo:
             out.print(f"would apply {e.file}")
-        if plan.declarative and not any(e.kind in ("view", "policy") for e in todo):
-            out.print(f"would re-apply {len(plan.declarative)} view and policy files")
+        if plan.declarative and not any(e.kind in ("function", "view", "policy") for e in todo):
+            out.print(f"would re-apply {len(plan.declarative)} function, view and policy files")
         return
     elapsed = time.perf_counter() - began
     if result.applied:

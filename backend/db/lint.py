@@ -30,7 +30,12 @@ def _tool(name: str) -> str:
 
 
 def sql_files(project: Project) -> list[Path]:
-    folders = [project.migrations_dir, project.views_dir, project.policies_dir]
+    folders = [
+        project.migrations_dir,
+        project.functions_dir,
+        project.views_dir,
+        project.policies_dir,
+    ]
     files = [p for folder in folders if folder.is_dir() for p in sorted(folder.glob("*.sql"))]
     files.append(project.bootstrap_file)
     if project.seed_file.is_file():

@@ -1,4 +1,4 @@
-"""Where a project's SQL lives: migrations, declarative views and policies, the bootstrap."""
+"""Where a project's SQL lives: migrations, declarative functions, views and policies."""
 
 from __future__ import annotations
 
@@ -16,6 +16,10 @@ class Project:
     @property
     def migrations_dir(self) -> Path:
         return self.root / "migrations"
+
+    @property
+    def functions_dir(self) -> Path:
+        return self.root / "functions"
 
     @property
     def views_dir(self) -> Path:

@@ -82,13 +82,13 @@ def test_bundle_mirrors_migrations_and_check_detects_staleness(project: Project)
     assert written == [
         "00000000000000_supabase_bootstrap.sql",
         "20260101000000_notes.sql",
-        "20260101000001_declarative_views_and_policies.sql",
+        "20260101000001_declarative_schema.sql",
     ]
     assert bundle.stale_files(project) == []
     # A changed policy needs a new generated migration; the old one stays as history.
     write(project, "policies/notes.sql", "alter table public.notes force row level security;\n")
-    assert bundle.stale_files(project) == ["(a new declarative_views_and_policies migration)"]
-    assert bundle.write_bundle(project) == ["20260101000002_declarative_views_and_policies.sql"]
+    assert bundle.stale_files(project) == ["(a new declarative_schema migration)"]
+    assert bundle.write_bundle(project) == ["20260101000002_declarative_schema.sql"]
     assert bundle.stale_files(project) == []
 
 

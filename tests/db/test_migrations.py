@@ -213,7 +213,7 @@ def test_migrate_records_the_history_that_supabase_db_push_would(
     # A second generation: a new migration, so a new generated views-and-policies file.
     write(project, "migrations/20260102000000_more.sql", "create table public.more (id int);\n")
     bundle.write_bundle(project)
-    assert len(list(project.bundle_dir.glob("*_declarative_views_and_policies.sql"))) == 2
+    assert len(list(project.bundle_dir.glob("*_declarative_schema.sql"))) == 2
 
     migrations.migrate(project, empty_db)
 
