@@ -133,6 +133,11 @@ end
 $declarative$"""
 
 Kind = Literal["bootstrap", "migration", "function", "view", "policy"]
+DECLARATIVE_FOLDERS: dict[str, Kind] = {
+    "functions/": "function",
+    "views/": "view",
+    "policies/": "policy",
+}
 State = Literal["applied", "pending", "changed", "missing file", "applied elsewhere"]
 
 
@@ -172,6 +177,9 @@ class Plan:
     pending: list[SqlFile] = field(default_factory=list)
     changed: list[SqlFile] = field(default_factory=list)
     declarative: list[SqlFile] = field(default_factory=list)
+    # Declarative files applied before and gone since: the next run forgets them
+    # (a function whose file is gone is dropped by it).
+    removed: list[str] = field(default_factory=list)
     bootstrap: SqlFile | None = None
 
     @property
@@ -366,7 +374,21 @@ def make_plan(project: Project, conn: psycopg.Connection[Any]) -> Plan:
 
     if _declarative_pushed_by_cli(project, versions, migrations):
         declared = {d.relative: d.checksum for d in declarative}
-    stale = bool(plan.pending) or any(declared.get(d.relative) != d.checksum for d in declarative)
+    current = {d.relative for d in declarative}
+    plan.removed = sorted(
+        path
+        for path in declared
+        if path.startswith(tuple(DECLARATIVE_FOLDERS)) and path not in current
+    )
+    stale = (
+        bool(plan.pending)
+        or bool(plan.removed)
+        or any(declared.get(d.relative) != d.checksum for d in declarative)
+    )
+    for path in plan.removed:
+        plan.entries.append(
+            Entry(DECLARATIVE_FOLDERS[path.split("/")[0] + "/"], path, "missing file")
+        )
     for d in declarative:
         state: State = "applied" if declared.get(d.relative) == d.checksum else "pending"
         if d.relative in declared and state == "pending":
@@ -476,6 +498,7 @@ def migrate(
                     conn,
                     declarative_steps(project),
                     history=bundled_declaratives(project, load_migrations(project)),
+                    forget=plan.removed,
                 )
                 applied.extend(d.relative for d in plan.declarative)
             return MigrateResult(applied, plan)
@@ -506,12 +529,14 @@ def _apply(
     *,
     record: Recorder | None = None,
     history: Iterable[SqlFile] = (),
+    forget: list[str] | None = None,
 ) -> None:
     """Run the steps in one transaction and record their files; on failure nothing stays.
 
     Files are recorded by `record` (default: as declarative files). `history`
     are bundle files whose effect these steps are: recorded in
-    schema_migrations as the Supabase CLI would after pushing them.
+    schema_migrations as the Supabase CLI would after pushing them. `forget`
+    are declarative files that no longer exist.
     """
     with conn.transaction():
         # A migration that waits on a lock gives up rather than stall the
@@ -524,6 +549,11 @@ def _apply(
                 (record or _record_declarative)(conn, step.file, statements)
         for h in history:
             _record_migration(conn, h, [st.sql for st in split_sql(h.text)])
+        if forget:
+            conn.execute(
+                "delete from supabase_migrations.declarative_files where path = any(%s)",
+                (forget,),
+            )
 
 
 def execute_script(conn: psycopg.Connection[Any], text: str, label: str) -> list[str]:
