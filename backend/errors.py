@@ -297,6 +297,8 @@ def from_database_error(
     code = (code or "").upper()
     text = message or "the database refused the request"
     key, cls = _classify(code, detail, hint)
+    if code == "PGRST303" and text == "JWT expired":
+        key = "token_expired"  # as local token verification says it (backend.auth)
     if hint and code.startswith("PGRST2"):
         text = f"{text} ({hint})"  # PostgREST's hint names the function it would have called
     error = cls(text, key=key)

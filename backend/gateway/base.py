@@ -124,8 +124,13 @@ Request: TypeAlias = Rpc | Select | Insert | Update | Delete | Idempotent
 def _json_ready(value: dict[str, Any]) -> dict[str, Any]:
     """Values as JSON would carry them (UUIDs and times as strings), so the write's
     fingerprint is the same whichever gateway sends it."""
-    ready: dict[str, Any] = json.loads(json.dumps(value, default=str))
+    ready: dict[str, Any] = json.loads(json.dumps(value, default=_json_default))
     return ready
+
+
+def _json_default(value: Any) -> str:
+    isoformat = getattr(value, "isoformat", None)
+    return str(isoformat()) if callable(isoformat) else str(value)
 
 
 def write_description(write: Write) -> dict[str, Any]:
