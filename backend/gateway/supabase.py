@@ -213,7 +213,7 @@ def _failed(exc: Exception, caller: Caller, request: Request) -> BackendError:
         code = exc.code or ""
         # A PostgREST body has a SQLSTATE or PGRST code (5 or more characters); postgrest-py
         # puts the 3-digit HTTP status in `code` for a body it could not read.
-        if not (len(code) == 3 and code.isdigit()):
+        if code and not (len(code) == 3 and code.isdigit()):
             return as_seen_by(caller, from_postgrest(exc.json()))
         status = response.status_code if response is not None else int(code or "500")
         return _by_status(status, exc.message, response, request)

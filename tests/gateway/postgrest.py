@@ -11,19 +11,22 @@ Every status and error body here follows PostgREST's source,
 `src/PostgREST/Error.hs` (v12.2 and v13.0, where they agree; v13.0 where
 they differ):
 
-| case | status | body | Error.hs |
-|---|---|---|---|
-| database error, SQLSTATE `c` | `mapSQLtoHTTP` below | `{code: c, message, details, hint}` | `instance ErrorBody SQL.CommandError` |
-| `42501` | 401 for anon, 403 signed in | as above | `mapSQLtoHTTP`: `if authed then status403 else status401` |
-| `23503`, `23505` | 409 | | `mapSQLtoHTTP` |
-| `23P01`, `CB…`, `P0001`, `22…` | 400 | | `mapSQLtoHTTP`: the `_ -> status400` default |
-| `40001`, `57014`, `P0002` | 500 | | `'4':'0'`, `'5':'7'`, `'P':'0'` |
-| `42883`, `42P01` | 404 | | `mapSQLtoHTTP` |
-| object requested, n ≠ 1 rows | 406 | `PGRST116`, "Cannot coerce the result to a single JSON object", "The result contains n rows" | `SingularityError` |
-| unknown function or arguments | 404 | `PGRST202` | `NoRpc` |
-| bearer not a JWT | 401 | `PGRST301`, "Expected 3 parts in JWT; got n" | `JwtDecodeErr UnexpectedParts` |
-| bad signature | 401 | `PGRST301`, "JWT cryptographic operation failed" | `JwtDecodeErr BadCrypto` |
-| expired token | 401 | `PGRST303`, "JWT expired" (v13.0; v12.2 sent PGRST301) | `JwtClaimsErr JWTExpired` |
+- a database error with SQLSTATE c: `{"code": c, "message", "details", "hint"}`
+  (`instance ErrorBody SQL.CommandError`), its status from `mapSQLtoHTTP`
+  (`pg_error_status` below): 42501 is 401 for anon and 403 signed in
+  (`if authed then status403 else status401`); 23503 and 23505 are 409;
+  23P01, the CB class, P0001 and 22xxx fall to the `_ -> status400` default;
+  40001, 57014 and P0002 are 500 (`'4':'0'`, `'5':'7'`, `'P':'0'`); 42883
+  and 42P01 are 404;
+- an object requested (`Accept: application/vnd.pgrst.object+json`) and n ≠ 1
+  rows: 406, PGRST116, "Cannot coerce the result to a single JSON object",
+  details "The result contains n rows" (`SingularityError`);
+- an unknown function or argument names: 404, PGRST202 (`NoRpc`);
+- a bearer that is not a JWT: 401, PGRST301, "Expected 3 parts in JWT; got n"
+  (`JwtDecodeErr UnexpectedParts`); a bad signature: 401, PGRST301, "JWT
+  cryptographic operation failed" (`BadCrypto`);
+- an expired token: 401, PGRST303, "JWT expired" (`JwtClaimsErr JWTExpired`;
+  v12.2 answered PGRST301).
 
 Supabase's API gateway in front of PostgREST (not in Error.hs): an unknown
 `apikey` is 401 `{"message": "Invalid API key"}`; an `sb_publishable_…` or
