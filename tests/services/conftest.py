@@ -29,7 +29,7 @@ from backend.gateway.supabase import SupabaseGateway
 from backend.services import Services
 from backend.services.accounts import AccountService
 from backend.testing import Coach, TestDatabase
-from tests.gateway.postgrest import (
+from tests.gateway.stand_in import (
     ANON_KEY,
     SERVICE_KEY,
     URL,
@@ -195,7 +195,7 @@ def pair(svc: Services) -> Any:
 
 @pytest.fixture
 def postgrest(pg: TestDatabase) -> Iterator[PostgrestOnDatabase]:
-    """PostgREST's part played in front of the test database (tests/gateway/postgrest.py)."""
+    """PostgREST's part played in front of the test database (tests/gateway/stand_in.py)."""
     fake = PostgrestOnDatabase(pg.url)
     yield fake
     fake.close()

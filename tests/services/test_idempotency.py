@@ -114,9 +114,7 @@ def test_a_refused_write_leaves_its_key_free(pg, svc, coach, single, ann, bob):
 @pytest.mark.direct_only
 def test_a_key_is_forgotten_after_24_hours(pg, svc, coach):
     svc.clients.create(first_name="Ann", idempotency_key="old")
-    pg.admin.execute(
-        "update private.idempotency_keys set created_at = now() - interval '25 hours'"
-    )
+    pg.admin.execute("update private.idempotency_keys set created_at = now() - interval '25 hours'")
 
     svc.clients.create(first_name="Bob", idempotency_key="old")
 
