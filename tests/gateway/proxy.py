@@ -8,6 +8,7 @@ whether the transaction committed: the failure the direct gateway must call
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 from typing import Any
@@ -62,11 +63,11 @@ class CommitCutter:
             server = socket.socket(self._family, socket.SOCK_STREAM)
             server.connect(self._address)
             cut = threading.Event()
-            for target in (
-                lambda: self._to_server(client, server, cut),
-                lambda: self._to_client(server, client, cut),
+            for target, args in (
+                (self._to_server, (client, server, cut)),
+                (self._to_client, (server, client, cut)),
             ):
-                thread = threading.Thread(target=target, daemon=True)
+                thread = threading.Thread(target=target, args=args, daemon=True)
                 thread.start()
                 self._threads.append(thread)
 
@@ -96,8 +97,6 @@ class CommitCutter:
         except OSError:
             pass
         for sock in (client, server):
-            try:
+            with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
             sock.close()

@@ -18,8 +18,8 @@ from backend.gateway.base import Caller
 from backend.gateway.direct import DirectGateway
 from backend.gateway.supabase import SupabaseGateway
 from backend.services import Services
-from tests.gateway.stand_in import ANON_KEY, SERVICE_KEY, URL, PostgrestOnDatabase, user_token
 from tests.gateway.proxy import CommitCutter
+from tests.gateway.stand_in import ANON_KEY, SERVICE_KEY, URL, PostgrestOnDatabase, user_token
 
 
 @pytest.fixture

@@ -324,7 +324,8 @@ def test_the_request_id_is_sent_so_postgrest_puts_it_in_request_headers(supabase
 @pytest.mark.parametrize(
     ("status", "body", "error"),
     [
-        (409, {"code": "23P01", "message": "conflicting key", "hint": None}, DoubleBooking),
+        # statuses as PostgREST's src/PostgREST/Error.hs (v13.0) gives them
+        (400, {"code": "23P01", "message": "conflicting key", "hint": None}, DoubleBooking),
         (
             400,
             {"code": "CB004", "message": "at most 1", "hint": "capacity_exceeded"},
@@ -332,7 +333,8 @@ def test_the_request_id_is_sent_so_postgrest_puts_it_in_request_headers(supabase
         ),
         (400, {"code": "CB001", "message": "not found", "hint": "not_found"}, NotFound),
         (403, {"code": "42501", "message": "permission denied"}, Forbidden),
-        (401, {"code": "PGRST301", "message": "JWT expired"}, Unauthenticated),
+        (401, {"code": "PGRST303", "message": "JWT expired"}, Unauthenticated),
+        (401, {"code": "PGRST301", "message": "Expected 3 parts in JWT; got 1"}, Unauthenticated),
         (503, {"code": "PGRST001", "message": "no connection"}, Unavailable),
     ],
 )
