@@ -70,11 +70,8 @@ begin
                 ' jsonb_build_object(%3$L, e))).%1$I from jsonb_array_elements($2 -> %4$s -> ''value'') as e))',
                 v_column, p_table, v_column, v_index
             )
-            when 'is' then format(
-                't.%I is %s', v_column,
-                case v_filter -> 'value' when 'null' then 'null' when 'true' then 'true'
-                    when 'false' then 'false' end
-            )
+            when 'is' then 't.' || quote_ident(v_column) || ' is ' || case v_filter -> 'value'
+                when 'null' then 'null' when 'true' then 'true' when 'false' then 'false' end
         end;
         if v_column is null or v_condition is null then
             raise exception using
