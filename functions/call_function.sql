@@ -7,7 +7,7 @@
 -- EXECUTE privilege and row level security, so this grants nothing the
 -- caller could not do through PostgREST. Identifiers are quoted with %I,
 -- values travel as a bound parameter; the search path is fixed.
-create function private.call_function(p_function text, p_params jsonb)
+create or replace function private.call_function(p_function text, p_params jsonb)
 returns jsonb
 language plpgsql
 volatile
@@ -86,5 +86,6 @@ $$;
 comment on function private.call_function(text, jsonb) is
 'Call a public function with named JSON arguments as the caller; its rows as a JSON array.';
 
-revoke all on function private.call_function(text, jsonb) from public, anon;
+revoke all on function private.call_function(text, jsonb)
+from public, anon, authenticated, service_role;
 grant execute on function private.call_function(text, jsonb) to authenticated, service_role;

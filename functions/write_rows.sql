@@ -10,7 +10,7 @@
 -- caller could not do through PostgREST. Identifiers are quoted with %I,
 -- operators come from a fixed list, values travel as bound parameters; the
 -- search path is fixed.
-create function private.write_rows(
+create or replace function private.write_rows(
     p_kind text, p_table text, p_values jsonb, p_filters jsonb
 )
 returns jsonb
@@ -113,6 +113,7 @@ $$;
 comment on function private.write_rows(text, text, jsonb, jsonb) is
 'Insert, update or delete rows of a public table as the caller; the rows written as a JSON array.';
 
-revoke all on function private.write_rows(text, text, jsonb, jsonb) from public, anon;
+revoke all on function private.write_rows(text, text, jsonb, jsonb)
+from public, anon, authenticated, service_role;
 grant execute on function private.write_rows(text, text, jsonb, jsonb)
 to authenticated, service_role;

@@ -17,7 +17,7 @@
 -- SECURITY INVOKER: the write runs as the caller (privileges, row level
 -- security, triggers), and the key is stored as the caller, whose policy
 -- lets it see only its own keys. The search path is fixed.
-create function public.idempotent_write(p_key text, p_write jsonb)
+create or replace function public.idempotent_write(p_key text, p_write jsonb)
 returns jsonb
 language plpgsql
 volatile
@@ -89,5 +89,6 @@ $$;
 comment on function public.idempotent_write(text, jsonb) is
 'Run one write at most once per idempotency key of the caller; a retry gets the first result.';
 
-revoke all on function public.idempotent_write(text, jsonb) from public, anon;
+revoke all on function public.idempotent_write(text, jsonb)
+from public, anon, authenticated, service_role;
 grant execute on function public.idempotent_write(text, jsonb) to authenticated, service_role;
