@@ -7,7 +7,6 @@ could not do through PostgREST, or to reach another user's keys.
 
 from __future__ import annotations
 
-
 import pytest
 from psycopg.types.json import Jsonb
 
