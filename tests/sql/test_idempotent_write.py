@@ -1,4 +1,4 @@
-"""public.idempotent_write and its helpers: one write per key, and no way around the caller's rights.
+"""public.idempotent_write: one write per key, and no way around the caller's rights.
 
 The function runs as its caller (SECURITY INVOKER) and builds its statements
 from names it is given; each test tries to use it to do what the caller
