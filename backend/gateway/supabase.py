@@ -252,6 +252,15 @@ class _Keys:
             raise SupabaseConfigError(
                 "the Supabase gateway needs SUPABASE_URL and SUPABASE_ANON_KEY"
             )
+        # A secret key in the anon slot would give every anonymous request service_role.
+        if anon_key.startswith("sb_secret_"):
+            raise SupabaseConfigError(
+                "SUPABASE_ANON_KEY holds a secret key (sb_secret_…): use the publishable key"
+            )
+        if service_role_key and service_role_key.startswith("sb_publishable_"):
+            raise SupabaseConfigError(
+                "SUPABASE_SERVICE_ROLE_KEY holds a publishable key: use the secret key"
+            )
         self.url = url
         self.anon_key = anon_key
         self.service_role_key = service_role_key

@@ -22,7 +22,7 @@ from backend.errors import (
     Unavailable,
 )
 from backend.gateway.base import Caller
-from backend.gateway.supabase import SupabaseGateway
+from backend.gateway.supabase import SupabaseConfigError, SupabaseGateway
 from backend.services import Services
 from tests.gateway.fakes import URL, USER_ID, USER_TOKEN, FakeSupabase
 
@@ -196,3 +196,13 @@ def test_a_server_cap_below_the_page_size_still_gets_every_row(supabase, svc):
 
     assert len(svc.clients.list()) == 700
     assert dict(httpx.QueryParams(supabase.last.url.query))["offset"] == "500"
+
+
+def test_a_secret_key_in_the_anon_slot_is_refused_at_start():
+    with pytest.raises(SupabaseConfigError, match="publishable"):
+        SupabaseGateway(URL, SECRET)
+
+
+def test_a_publishable_key_in_the_service_slot_is_refused_at_start():
+    with pytest.raises(SupabaseConfigError, match="secret key"):
+        SupabaseGateway(URL, PUBLISHABLE, service_role_key=PUBLISHABLE)
