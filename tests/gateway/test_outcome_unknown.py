@@ -8,6 +8,7 @@ times out (an httpx ReadTimeout, as when Supabase is slow to answer).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 
 import httpx
@@ -15,9 +16,9 @@ import pytest
 
 from backend.errors import OutcomeUnknown, Unavailable
 from backend.gateway.base import Caller
-from backend.gateway.direct import DirectGateway
+from backend.gateway.direct import AsyncDirectGateway, DirectGateway
 from backend.gateway.supabase import SupabaseGateway
-from backend.services import Services
+from backend.services import AsyncServices, Services
 from tests.gateway.proxy import CommitCutter
 from tests.gateway.stand_in import ANON_KEY, SERVICE_KEY, URL, PostgrestOnDatabase, user_token
 
@@ -143,3 +144,23 @@ def test_supabase_a_write_that_never_left_is_retryable(coach):
 
     assert not isinstance(caught.value, OutcomeUnknown)
     assert caught.value.retryable is True
+
+
+def test_async_direct_a_keyed_write_cut_after_commit_is_retried_once(pg, coach, cutter):
+    async def scenario():
+        gateway = AsyncDirectGateway(cutter.url + " sslmode=disable", min_size=1, max_size=1)
+        svc = AsyncServices(gateway.session(Caller.user(coach.id, email=coach.email)))
+        try:
+            cutter.cut_after_commit_of(b"idempotent_write")
+            with pytest.raises(OutcomeUnknown) as caught:
+                await svc.clients.create(first_name="Ann", idempotency_key="create-ann")
+            again = await svc.clients.create(first_name="Ann", idempotency_key="create-ann")
+            return caught.value, again
+        finally:
+            await gateway.close()
+
+    error, again = asyncio.run(scenario())
+
+    assert error.retryable is True
+    assert again.first_name == "Ann"
+    assert _clients(pg, coach) == 1
