@@ -34,7 +34,7 @@ def run_with(supabase: FakeSupabase, scenario):
 
 
 def test_async_rpc_call_matches_the_sync_request(supabase):
-    supabase.reply(409, {"code": "23P01", "message": "conflicting key value", "hint": None})
+    supabase.reply(400, {"code": "23P01", "message": "conflicting key value", "hint": None})
     client_id = uuid.uuid4()
 
     async def scenario(gateway):
