@@ -58,7 +58,12 @@ class Rpc:
 
 @dataclass(frozen=True)
 class Select:
-    """Read rows of a table or view; `single` turns "no row" into `NotFound`."""
+    """Read rows of a table or view; `single` turns "no row" into `NotFound`.
+
+    Without a limit every row comes back, through either gateway (the Supabase
+    one reads past PostgREST's row cap page by page, in this order: end the
+    order with a unique column so that pages neither repeat nor skip a row).
+    """
 
     table: str
     filters: Sequence[Filter] = ()
