@@ -17,6 +17,7 @@ their machine key in the HINT (see docs/errors.md).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -149,12 +150,53 @@ class RateLimited(BackendError):
         self.retry_after = retry_after
 
 
+class IdempotencyMismatch(Conflict):
+    """The idempotency key was already used, for a different request."""
+
+    key = "idempotency_mismatch"
+
+
 class Unavailable(BackendError):
-    """The database or an upstream service could not answer now; trying again may work."""
+    """The database or an upstream service could not answer now; trying again may work.
+
+    `retry_after` (seconds) is set when the upstream said when to come back (a 429).
+    """
 
     key = "unavailable"
     retryable = True
     http_status = 503
+
+    def __init__(
+        self, message: str, *, key: str | None = None, retry_after: float | None = None
+    ) -> None:
+        super().__init__(message, key=key)
+        self.retry_after = retry_after
+
+
+class OutcomeUnknown(Unavailable):
+    """A write was sent, but its answer was lost: it may or may not have been applied.
+
+    Retryable only when the write carried an idempotency key (a retry with the
+    same key can not apply it twice); without one, check whether it happened
+    before sending it again.
+    """
+
+    key = "outcome_unknown"
+
+    def __init__(self, message: str, *, retryable: bool) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+
+
+def outcome_unknown(what: str, *, keyed: bool) -> OutcomeUnknown:
+    """The error for a write whose answer was lost; `keyed`: it carried an idempotency key."""
+    if keyed:
+        advice = "send it again with the same idempotency key"
+    else:
+        advice = "check whether it was applied before sending it again"
+    return OutcomeUnknown(
+        f"{what}: the write may or may not have been applied; {advice}", retryable=keyed
+    )
 
 
 class ContractError(BackendError):
@@ -178,6 +220,7 @@ BUSINESS_ERRORS: Mapping[str, tuple[str, type[BackendError]]] = {
     "CB011": ("payment_mismatch", PaymentMismatch),
     "CB012": ("not_authenticated", Unauthenticated),
     "CB013": ("payment_not_pending", PaymentNotPending),
+    "CB014": ("idempotency_mismatch", IdempotencyMismatch),
 }
 _BY_KEY: Mapping[str, type[BackendError]] = {key: cls for key, cls in BUSINESS_ERRORS.values()}
 
@@ -254,6 +297,8 @@ def from_database_error(
     code = (code or "").upper()
     text = message or "the database refused the request"
     key, cls = _classify(code, detail, hint)
+    if code == "PGRST303" and text == "JWT expired":
+        key = "token_expired"  # as local token verification says it (backend.auth)
     if hint and code.startswith("PGRST2"):
         text = f"{text} ({hint})"  # PostgREST's hint names the function it would have called
     error = cls(text, key=key)
@@ -283,8 +328,14 @@ def _classify(code: str, detail: str | None, hint: str | None) -> tuple[str, typ
 
 
 def _zero_rows(detail: str | None) -> bool:
-    """PGRST116 means "no row" or "more than one row"; its detail says which."""
-    return detail is None or "0 rows" in detail or "no rows" in detail.lower()
+    """PGRST116 means "no row" or "more than one row"; its detail ("The result contains
+    N rows") says which."""
+    if detail is None:
+        return True
+    count = re.search(r"\bcontains (\d+) rows?\b", detail)
+    if count is not None:
+        return int(count[1]) == 0
+    return "no rows" in detail.lower()
 
 
 def from_psycopg(exc: BaseException) -> BackendError:

@@ -13,6 +13,7 @@ requests with the same meaning:
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, TypeAlias
@@ -20,6 +21,7 @@ from uuid import UUID
 
 from backend.auth import VerifiedToken
 from backend.db.impersonation import RESERVED_CLAIMS, Principal
+from backend.errors import BackendError, Unauthenticated
 
 Row: TypeAlias = Mapping[str, Any]
 Operator = Literal["eq", "neq", "gt", "gte", "lt", "lte", "in", "is"]
@@ -56,7 +58,12 @@ class Rpc:
 
 @dataclass(frozen=True)
 class Select:
-    """Read rows of a table or view; `single` turns "no row" into `NotFound`."""
+    """Read rows of a table or view; `single` turns "no row" into `NotFound`.
+
+    Without a limit every row comes back, through either gateway (the Supabase
+    one reads past PostgREST's row cap page by page, in this order: end the
+    order with a unique column so that pages neither repeat nor skip a row).
+    """
 
     table: str
     filters: Sequence[Filter] = ()
@@ -88,7 +95,79 @@ class Delete:
     filters: Sequence[Filter]
 
 
-Request: TypeAlias = Rpc | Select | Insert | Update | Delete
+Write: TypeAlias = Rpc | Insert | Update | Delete
+
+IDEMPOTENT_WRITE = "idempotent_write"
+MAX_KEY_LENGTH = 255
+
+
+@dataclass(frozen=True)
+class Idempotent:
+    """A write done at most once per idempotency key of its caller.
+
+    Both gateways send it as one call of `public.idempotent_write`, which
+    claims the key, runs the write and stores its result in one transaction:
+    a retry with the same key and the same write answers the first result and
+    writes nothing; the same key with another write is `IdempotencyMismatch`.
+    """
+
+    write: Write
+    key: str
+
+    def as_rpc(self) -> Rpc:
+        """The `idempotent_write` call that carries this write; it answers a JSON array."""
+        return Rpc(
+            IDEMPOTENT_WRITE,
+            {"p_key": self.key, "p_write": write_description(self.write)},
+            returns="scalar",
+        )
+
+
+Request: TypeAlias = Rpc | Select | Insert | Update | Delete | Idempotent
+
+
+def _json_ready(value: dict[str, Any]) -> dict[str, Any]:
+    """Values as JSON would carry them (UUIDs and times as strings), so the write's
+    fingerprint is the same whichever gateway sends it."""
+    ready: dict[str, Any] = json.loads(json.dumps(value, default=_json_default))
+    return ready
+
+
+def _json_default(value: Any) -> str:
+    isoformat = getattr(value, "isoformat", None)
+    return str(isoformat()) if callable(isoformat) else str(value)
+
+
+def write_description(write: Write) -> dict[str, Any]:
+    """A write as `public.idempotent_write` reads it (see its migration)."""
+    filters = [
+        {"column": f.column, "op": f.op, "value": f.value} for f in getattr(write, "filters", ())
+    ]
+    match write:
+        case Rpc(function=function, params=params):
+            return _json_ready({"rpc": function, "params": dict(params)})
+        case Insert(table=table, values=values):
+            return _json_ready({"insert": table, "values": dict(values)})
+        case Update(table=table, values=values):
+            return _json_ready({"update": table, "values": dict(values), "filters": filters})
+        case Delete(table=table):
+            return _json_ready({"delete": table, "filters": filters})
+    raise TypeError(f"not a write: {write!r}")  # pragma: no cover
+
+
+def is_write(request: Request) -> bool:
+    """Whether the request may change data (everything but a select)."""
+    return not isinstance(request, Select)
+
+
+def as_seen_by(caller: Caller, error: BackendError) -> BackendError:
+    """PostgREST's one caller-dependent answer: a missing privilege (42501) is 401 for
+    an anonymous caller (sign in first), 403 for a signed-in one."""
+    if error.sqlstate == "42501" and caller.role == "anon":
+        refused = Unauthenticated(error.message, key="not_authenticated")
+        refused.sqlstate, refused.detail, refused.hint = error.sqlstate, error.detail, error.hint
+        return refused
+    return error
 
 
 @dataclass(frozen=True)
@@ -158,6 +237,8 @@ def describe(request: Request) -> tuple[str, str]:
             return "PATCH", f"/{table}"
         case Delete(table=table):
             return "DELETE", f"/{table}"
+        case Idempotent():
+            return "POST", f"/rpc/{IDEMPOTENT_WRITE}"
     raise TypeError(f"not a gateway request: {request!r}")  # pragma: no cover
 
 

@@ -25,6 +25,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool, ConnectionPool, PoolTimeout
 
 from backend.db.impersonation import aimpersonate, impersonate
@@ -35,17 +36,20 @@ from backend.errors import (
     NotFound,
     Unavailable,
     from_psycopg,
+    outcome_unknown,
 )
 from backend.gateway.base import (
     Caller,
     Delete,
     Filter,
+    Idempotent,
     Insert,
     Request,
     Returns,
     Rpc,
     Select,
     Update,
+    as_seen_by,
     describe,
 )
 from backend.observability import request_headers
@@ -176,9 +180,13 @@ def _compile(request: Request, signature: Signature | None) -> tuple[sql.Compose
                 for name in params
             )
             fn = sql.Identifier(SCHEMA, function)
+            values = [
+                Jsonb(value) if types[name] in ("json", "jsonb") else value
+                for name, value in params.items()
+            ]
             if returns == "scalar":
-                return sql.SQL("select {}({}) as value").format(fn, args), list(params.values())
-            return sql.SQL("select * from {}({})").format(fn, args), list(params.values())
+                return sql.SQL("select {}({}) as value").format(fn, args), values
+            return sql.SQL("select * from {}({})").format(fn, args), values
         case Select(filters=filters, order=order, limit=limit):
             where, values = _where(filters)
             query = sql.SQL("select * from {}{}").format(table, where)
@@ -263,10 +271,40 @@ async def _areset(conn: psycopg.AsyncConnection[Any]) -> None:
         await conn.execute("RESET ALL")
 
 
-def _failed(exc: Exception) -> BackendError:
+def _connection_lost(exc: Exception) -> bool:
+    sqlstate = getattr(exc, "sqlstate", None)
+    return sqlstate is None or sqlstate.startswith(("08", "57P"))
+
+
+def _failed(exc: Exception, caller: Caller, request: Request, *, committing: bool) -> BackendError:
+    """The typed error; a connection lost while COMMIT was on its way is `OutcomeUnknown`.
+
+    Lost before COMMIT was sent, the server rolls the transaction back: nothing
+    happened, and trying again is safe. Lost after, the write may have committed.
+    """
     if isinstance(exc, PoolTimeout):
         return Unavailable("no database connection became free in time", key="pool_timeout")
-    return from_psycopg(exc)
+    if committing and _connection_lost(exc):
+        error: BackendError = outcome_unknown(
+            "the database connection was lost while committing",
+            keyed=isinstance(request, Idempotent),
+        )
+        return error
+    return as_seen_by(caller, from_psycopg(exc))
+
+
+def _sent(request: Request) -> Request:
+    """What is sent to the database: an idempotent write as its `idempotent_write` call."""
+    return request.as_rpc() if isinstance(request, Idempotent) else request
+
+
+def _shape_answer(request: Request, rows: list[dict[str, Any]]) -> Any:
+    if isinstance(request, Idempotent):
+        written = _rpc_result("scalar", request.key, rows) or []
+        if isinstance(request.write, Rpc) and request.write.returns == "scalar":
+            written = [{"value": value} for value in written]
+        return _shape(request.write, written)
+    return _shape(request, rows)
 
 
 class DirectGateway:
@@ -313,9 +351,10 @@ class DirectGateway:
     @contextmanager
     def _transaction(self, caller: Caller, request: Request) -> Iterator[psycopg.Connection[Any]]:
         method, path = describe(request)
+        committing = False
         try:
             with self._pool.connection() as conn, conn.transaction():
-                self._load_catalog(conn, request)
+                self._load_catalog(conn, _sent(request))
                 setup = _transaction_setup(self._catalog, caller.role, method == "GET")
                 if setup is not None:
                     conn.execute(setup)
@@ -323,8 +362,9 @@ class DirectGateway:
                     conn, caller.principal, method=method, path=path, headers=request_headers()
                 )
                 yield conn
+                committing = method != "GET"
         except (psycopg.Error, PoolTimeout) as exc:
-            raise _failed(exc) from exc
+            raise _failed(exc, caller, request, committing=committing) from exc
 
     def _load_catalog(self, conn: psycopg.Connection[Any], request: Request) -> None:
         catalog = self._catalog
@@ -347,14 +387,15 @@ class DirectSession:
         return self._caller
 
     def execute(self, request: Request) -> Any:
+        sent = _sent(request)
         with self._gateway._transaction(self._caller, request) as conn:
             signature = None
-            if isinstance(request, Rpc):
-                signature = self._gateway._catalog.choose(request.function, list(request.params))
-            query, params = _compile(request, signature)
+            if isinstance(sent, Rpc):
+                signature = self._gateway._catalog.choose(sent.function, list(sent.params))
+            query, params = _compile(sent, signature)
             cursor = conn.execute(query, params)
             rows = cursor.fetchall() if cursor.description else []
-            return _shape(request, rows)
+            return _shape_answer(request, rows)
 
 
 class AsyncDirectGateway:
@@ -396,32 +437,36 @@ class AsyncDirectGateway:
             await self._pool.open()
             self._opened = True
         method, path = describe(request)
+        sent = _sent(request)
         catalog = self._catalog
+        committing = False
         try:
             async with self._pool.connection() as conn, conn.transaction():
                 if catalog.role_settings is None:
                     cur = await conn.execute(_ROLE_SETTINGS_SQL)
                     catalog.remember_role_settings(await cur.fetchall())
                 signature = None
-                if isinstance(request, Rpc):
-                    if not catalog.functions.get(request.function):
-                        cur = await conn.execute(_SIGNATURES_SQL, (SCHEMA, request.function))
-                        catalog.functions[request.function] = [
+                if isinstance(sent, Rpc):
+                    if not catalog.functions.get(sent.function):
+                        cur = await conn.execute(_SIGNATURES_SQL, (SCHEMA, sent.function))
+                        catalog.functions[sent.function] = [
                             _signature(r) for r in await cur.fetchall()
                         ]
-                    signature = catalog.choose(request.function, list(request.params))
+                    signature = catalog.choose(sent.function, list(sent.params))
                 setup = _transaction_setup(catalog, caller.role, method == "GET")
                 if setup is not None:
                     await conn.execute(setup)
                 await aimpersonate(
                     conn, caller.principal, method=method, path=path, headers=request_headers()
                 )
-                query, params = _compile(request, signature)
+                query, params = _compile(sent, signature)
                 cursor = await conn.execute(query, params)
                 rows = await cursor.fetchall() if cursor.description else []
-                return _shape(request, rows)
+                answer = _shape_answer(request, rows)
+                committing = method != "GET"
         except (psycopg.Error, PoolTimeout) as exc:
-            raise _failed(exc) from exc
+            raise _failed(exc, caller, request, committing=committing) from exc
+        return answer
 
 
 class AsyncDirectSession:

@@ -17,7 +17,16 @@ from typing import Any, Generic, Literal, Protocol, TypeVar
 import pydantic
 
 from backend.errors import BackendError, ContractError, ValidationError
-from backend.gateway.base import AsyncSession, Caller, Request, Session, describe
+from backend.gateway.base import (
+    MAX_KEY_LENGTH,
+    AsyncSession,
+    Caller,
+    Idempotent,
+    Request,
+    Select,
+    Session,
+    describe,
+)
 from backend.observability import report_unexpected
 
 log = logging.getLogger("backend.services")
@@ -83,6 +92,24 @@ class Operation(Generic[T]):
     limit: PolicyName | None = None
 
 
+def with_idempotency_key(operation: Operation[T], key: str | None) -> Operation[T]:
+    """The operation done at most once per `key` (None: as it is). A read takes no key."""
+    if key is None:
+        return operation
+    if not isinstance(key, str) or not 1 <= len(key) <= MAX_KEY_LENGTH or not key.isprintable():
+        raise ValidationError(
+            "invalid idempotency key",
+            fields={"idempotency_key": f"must be 1 to {MAX_KEY_LENGTH} printable characters"},
+        )
+    request = operation.request
+    if isinstance(request, Select | Idempotent):
+        raise ValidationError(
+            "only a write takes an idempotency key",
+            fields={"idempotency_key": "not accepted by a read"},
+        )
+    return Operation(Idempotent(request, key), operation.parse, operation.limit)
+
+
 def rate_limit_identifier(caller: Caller) -> str | None:
     """Whose budget a call counts against; None: the caller is not rate-limited.
 
@@ -104,7 +131,8 @@ class SyncService:
         self._session = session
         self._limiter = limiter
 
-    def _call(self, operation: Operation[T]) -> T:
+    def _call(self, operation: Operation[T], idempotency_key: str | None = None) -> T:
+        operation = with_idempotency_key(operation, idempotency_key)
         caller = self._session.caller
         user_id = caller.user_id
         identifier = rate_limit_identifier(caller)
@@ -127,7 +155,8 @@ class AsyncService:
         self._session = session
         self._limiter = limiter
 
-    async def _call(self, operation: Operation[T]) -> T:
+    async def _call(self, operation: Operation[T], idempotency_key: str | None = None) -> T:
+        operation = with_idempotency_key(operation, idempotency_key)
         caller = self._session.caller
         user_id = caller.user_id
         identifier = rate_limit_identifier(caller)

@@ -60,21 +60,35 @@ class ClientService(SyncService):
     def get(self, client_id: UUID) -> Client:
         return self._call(get_client(client_id))
 
-    def create(self, data: ClientCreate | Mapping[str, Any] | None = None, **fields: Any) -> Client:
-        return self._call(create_client(parse_input(ClientCreate, data, **fields)))
+    def create(
+        self,
+        data: ClientCreate | Mapping[str, Any] | None = None,
+        *,
+        idempotency_key: str | None = None,
+        **fields: Any,
+    ) -> Client:
+        operation = create_client(parse_input(ClientCreate, data, **fields))
+        return self._call(operation, idempotency_key)
 
     def update(
-        self, client_id: UUID, data: ClientUpdate | Mapping[str, Any] | None = None, **fields: Any
+        self,
+        client_id: UUID,
+        data: ClientUpdate | Mapping[str, Any] | None = None,
+        *,
+        idempotency_key: str | None = None,
+        **fields: Any,
     ) -> Client:
-        return self._call(update_client(client_id, parse_input(ClientUpdate, data, **fields)))
+        operation = update_client(client_id, parse_input(ClientUpdate, data, **fields))
+        return self._call(operation, idempotency_key)
 
-    def deactivate(self, client_id: UUID) -> Client:
+    def deactivate(self, client_id: UUID, *, idempotency_key: str | None = None) -> Client:
         """Hide a client from lists and new lessons; their history and balance stay."""
-        return self._call(update_client(client_id, ClientUpdate(is_active=False)))
+        operation = update_client(client_id, ClientUpdate(is_active=False))
+        return self._call(operation, idempotency_key)
 
-    def delete(self, client_id: UUID) -> None:
+    def delete(self, client_id: UUID, *, idempotency_key: str | None = None) -> None:
         """Delete a client that has no lessons or payments (else `ReferenceViolation`)."""
-        self._call(delete_client(client_id))
+        self._call(delete_client(client_id), idempotency_key)
 
 
 class AsyncClientService(AsyncService):
@@ -85,17 +99,29 @@ class AsyncClientService(AsyncService):
         return await self._call(get_client(client_id))
 
     async def create(
-        self, data: ClientCreate | Mapping[str, Any] | None = None, **fields: Any
+        self,
+        data: ClientCreate | Mapping[str, Any] | None = None,
+        *,
+        idempotency_key: str | None = None,
+        **fields: Any,
     ) -> Client:
-        return await self._call(create_client(parse_input(ClientCreate, data, **fields)))
+        operation = create_client(parse_input(ClientCreate, data, **fields))
+        return await self._call(operation, idempotency_key)
 
     async def update(
-        self, client_id: UUID, data: ClientUpdate | Mapping[str, Any] | None = None, **fields: Any
+        self,
+        client_id: UUID,
+        data: ClientUpdate | Mapping[str, Any] | None = None,
+        *,
+        idempotency_key: str | None = None,
+        **fields: Any,
     ) -> Client:
-        return await self._call(update_client(client_id, parse_input(ClientUpdate, data, **fields)))
+        operation = update_client(client_id, parse_input(ClientUpdate, data, **fields))
+        return await self._call(operation, idempotency_key)
 
-    async def deactivate(self, client_id: UUID) -> Client:
-        return await self._call(update_client(client_id, ClientUpdate(is_active=False)))
+    async def deactivate(self, client_id: UUID, *, idempotency_key: str | None = None) -> Client:
+        operation = update_client(client_id, ClientUpdate(is_active=False))
+        return await self._call(operation, idempotency_key)
 
-    async def delete(self, client_id: UUID) -> None:
-        await self._call(delete_client(client_id))
+    async def delete(self, client_id: UUID, *, idempotency_key: str | None = None) -> None:
+        await self._call(delete_client(client_id), idempotency_key)

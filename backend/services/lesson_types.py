@@ -60,25 +60,33 @@ class LessonTypeService(SyncService):
         return self._call(get_lesson_type(lesson_type_id))
 
     def create(
-        self, data: LessonTypeCreate | Mapping[str, Any] | None = None, **fields: Any
+        self,
+        data: LessonTypeCreate | Mapping[str, Any] | None = None,
+        *,
+        idempotency_key: str | None = None,
+        **fields: Any,
     ) -> LessonType:
-        return self._call(create_lesson_type(parse_input(LessonTypeCreate, data, **fields)))
+        operation = create_lesson_type(parse_input(LessonTypeCreate, data, **fields))
+        return self._call(operation, idempotency_key)
 
     def update(
         self,
         lesson_type_id: UUID,
         data: LessonTypeUpdate | Mapping[str, Any] | None = None,
+        *,
+        idempotency_key: str | None = None,
         **fields: Any,
     ) -> LessonType:
         changes = parse_input(LessonTypeUpdate, data, **fields)
-        return self._call(update_lesson_type(lesson_type_id, changes))
+        return self._call(update_lesson_type(lesson_type_id, changes), idempotency_key)
 
-    def deactivate(self, lesson_type_id: UUID) -> LessonType:
+    def deactivate(self, lesson_type_id: UUID, *, idempotency_key: str | None = None) -> LessonType:
         """No new lessons of this type; existing lessons keep it."""
-        return self._call(update_lesson_type(lesson_type_id, LessonTypeUpdate(is_active=False)))
+        operation = update_lesson_type(lesson_type_id, LessonTypeUpdate(is_active=False))
+        return self._call(operation, idempotency_key)
 
-    def delete(self, lesson_type_id: UUID) -> None:
-        self._call(delete_lesson_type(lesson_type_id))
+    def delete(self, lesson_type_id: UUID, *, idempotency_key: str | None = None) -> None:
+        self._call(delete_lesson_type(lesson_type_id), idempotency_key)
 
 
 class AsyncLessonTypeService(AsyncService):
@@ -89,23 +97,31 @@ class AsyncLessonTypeService(AsyncService):
         return await self._call(get_lesson_type(lesson_type_id))
 
     async def create(
-        self, data: LessonTypeCreate | Mapping[str, Any] | None = None, **fields: Any
+        self,
+        data: LessonTypeCreate | Mapping[str, Any] | None = None,
+        *,
+        idempotency_key: str | None = None,
+        **fields: Any,
     ) -> LessonType:
-        return await self._call(create_lesson_type(parse_input(LessonTypeCreate, data, **fields)))
+        operation = create_lesson_type(parse_input(LessonTypeCreate, data, **fields))
+        return await self._call(operation, idempotency_key)
 
     async def update(
         self,
         lesson_type_id: UUID,
         data: LessonTypeUpdate | Mapping[str, Any] | None = None,
+        *,
+        idempotency_key: str | None = None,
         **fields: Any,
     ) -> LessonType:
         changes = parse_input(LessonTypeUpdate, data, **fields)
-        return await self._call(update_lesson_type(lesson_type_id, changes))
+        return await self._call(update_lesson_type(lesson_type_id, changes), idempotency_key)
 
-    async def deactivate(self, lesson_type_id: UUID) -> LessonType:
-        return await self._call(
-            update_lesson_type(lesson_type_id, LessonTypeUpdate(is_active=False))
-        )
+    async def deactivate(
+        self, lesson_type_id: UUID, *, idempotency_key: str | None = None
+    ) -> LessonType:
+        operation = update_lesson_type(lesson_type_id, LessonTypeUpdate(is_active=False))
+        return await self._call(operation, idempotency_key)
 
-    async def delete(self, lesson_type_id: UUID) -> None:
-        await self._call(delete_lesson_type(lesson_type_id))
+    async def delete(self, lesson_type_id: UUID, *, idempotency_key: str | None = None) -> None:
+        await self._call(delete_lesson_type(lesson_type_id), idempotency_key)

@@ -103,33 +103,68 @@ def _aware(value: datetime | None) -> datetime | None:
 
 
 class LessonService(SyncService):
-    def create(self, data: LessonCreate | Mapping[str, Any] | None = None, **fields: Any) -> Lesson:
+    """Every write takes an optional `idempotency_key`: a retry with the same key is done once."""
+
+    def create(
+        self,
+        data: LessonCreate | Mapping[str, Any] | None = None,
+        *,
+        idempotency_key: str | None = None,
+        **fields: Any,
+    ) -> Lesson:
         """One lesson and one participant per client (`create_lesson_with_participants`)."""
-        return self._call(create_lesson(parse_input(LessonCreate, data, **fields)))
+        operation = create_lesson(parse_input(LessonCreate, data, **fields))
+        return self._call(operation, idempotency_key)
 
     def update(
-        self, lesson_id: UUID, data: LessonUpdate | Mapping[str, Any] | None = None, **fields: Any
+        self,
+        lesson_id: UUID,
+        data: LessonUpdate | Mapping[str, Any] | None = None,
+        *,
+        idempotency_key: str | None = None,
+        **fields: Any,
     ) -> Lesson:
         """Change what is given; `client_ids` replaces the participants (`update_lesson`)."""
-        return self._call(update_lesson(lesson_id, parse_input(LessonUpdate, data, **fields)))
+        operation = update_lesson(lesson_id, parse_input(LessonUpdate, data, **fields))
+        return self._call(operation, idempotency_key)
 
-    def cancel(self, lesson_id: UUID, reason: str | None = None) -> Lesson:
+    def cancel(
+        self, lesson_id: UUID, reason: str | None = None, *, idempotency_key: str | None = None
+    ) -> Lesson:
         """Cancel; unpaid charges are waived, paid ones stay paid (`cancel_lesson`)."""
-        return self._call(cancel_lesson(lesson_id, _cancel_input(reason)))
+        return self._call(cancel_lesson(lesson_id, _cancel_input(reason)), idempotency_key)
 
-    def complete(self, lesson_id: UUID, absent_client_ids: Iterable[UUID] = ()) -> Lesson:
+    def complete(
+        self,
+        lesson_id: UUID,
+        absent_client_ids: Iterable[UUID] = (),
+        *,
+        idempotency_key: str | None = None,
+    ) -> Lesson:
         """Mark done and record who was absent (`complete_lesson`)."""
-        return self._call(complete_lesson(lesson_id, _complete_input(absent_client_ids)))
+        operation = complete_lesson(lesson_id, _complete_input(absent_client_ids))
+        return self._call(operation, idempotency_key)
 
     def create_recurring(
-        self, data: RecurringLessonCreate | Mapping[str, Any] | None = None, **fields: Any
+        self,
+        data: RecurringLessonCreate | Mapping[str, Any] | None = None,
+        *,
+        idempotency_key: str | None = None,
+        **fields: Any,
     ) -> list[Lesson]:
         """A whole series or nothing (`create_recurring_lessons`)."""
-        return self._call(create_recurring(parse_input(RecurringLessonCreate, data, **fields)))
+        operation = create_recurring(parse_input(RecurringLessonCreate, data, **fields))
+        return self._call(operation, idempotency_key)
 
-    def cancel_recurring(self, series_id: UUID, from_time: datetime | None = None) -> int:
+    def cancel_recurring(
+        self,
+        series_id: UUID,
+        from_time: datetime | None = None,
+        *,
+        idempotency_key: str | None = None,
+    ) -> int:
         """Cancel the series' lessons from `from_time` (default now); how many were cancelled."""
-        return self._call(cancel_recurring(series_id, _aware(from_time)))
+        return self._call(cancel_recurring(series_id, _aware(from_time)), idempotency_key)
 
     def get(self, lesson_id: UUID) -> Lesson:
         return self._call(get_lesson(lesson_id))
@@ -140,30 +175,59 @@ class LessonService(SyncService):
 
 class AsyncLessonService(AsyncService):
     async def create(
-        self, data: LessonCreate | Mapping[str, Any] | None = None, **fields: Any
+        self,
+        data: LessonCreate | Mapping[str, Any] | None = None,
+        *,
+        idempotency_key: str | None = None,
+        **fields: Any,
     ) -> Lesson:
-        return await self._call(create_lesson(parse_input(LessonCreate, data, **fields)))
+        operation = create_lesson(parse_input(LessonCreate, data, **fields))
+        return await self._call(operation, idempotency_key)
 
     async def update(
-        self, lesson_id: UUID, data: LessonUpdate | Mapping[str, Any] | None = None, **fields: Any
+        self,
+        lesson_id: UUID,
+        data: LessonUpdate | Mapping[str, Any] | None = None,
+        *,
+        idempotency_key: str | None = None,
+        **fields: Any,
     ) -> Lesson:
-        return await self._call(update_lesson(lesson_id, parse_input(LessonUpdate, data, **fields)))
+        operation = update_lesson(lesson_id, parse_input(LessonUpdate, data, **fields))
+        return await self._call(operation, idempotency_key)
 
-    async def cancel(self, lesson_id: UUID, reason: str | None = None) -> Lesson:
-        return await self._call(cancel_lesson(lesson_id, _cancel_input(reason)))
+    async def cancel(
+        self, lesson_id: UUID, reason: str | None = None, *, idempotency_key: str | None = None
+    ) -> Lesson:
+        return await self._call(cancel_lesson(lesson_id, _cancel_input(reason)), idempotency_key)
 
-    async def complete(self, lesson_id: UUID, absent_client_ids: Iterable[UUID] = ()) -> Lesson:
-        return await self._call(complete_lesson(lesson_id, _complete_input(absent_client_ids)))
+    async def complete(
+        self,
+        lesson_id: UUID,
+        absent_client_ids: Iterable[UUID] = (),
+        *,
+        idempotency_key: str | None = None,
+    ) -> Lesson:
+        operation = complete_lesson(lesson_id, _complete_input(absent_client_ids))
+        return await self._call(operation, idempotency_key)
 
     async def create_recurring(
-        self, data: RecurringLessonCreate | Mapping[str, Any] | None = None, **fields: Any
+        self,
+        data: RecurringLessonCreate | Mapping[str, Any] | None = None,
+        *,
+        idempotency_key: str | None = None,
+        **fields: Any,
     ) -> list[Lesson]:
-        return await self._call(
-            create_recurring(parse_input(RecurringLessonCreate, data, **fields))
-        )
+        operation = create_recurring(parse_input(RecurringLessonCreate, data, **fields))
+        return await self._call(operation, idempotency_key)
 
-    async def cancel_recurring(self, series_id: UUID, from_time: datetime | None = None) -> int:
-        return await self._call(cancel_recurring(series_id, _aware(from_time)))
+    async def cancel_recurring(
+        self,
+        series_id: UUID,
+        from_time: datetime | None = None,
+        *,
+        idempotency_key: str | None = None,
+    ) -> int:
+        return await self._call(cancel_recurring(series_id, _aware(from_time)), idempotency_key)
 
     async def get(self, lesson_id: UUID) -> Lesson:
         return await self._call(get_lesson(lesson_id))

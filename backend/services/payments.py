@@ -51,10 +51,15 @@ def list_charges(
 
 class PaymentService(SyncService):
     def record(
-        self, data: PaymentRecord | Mapping[str, Any] | None = None, **fields: Any
+        self,
+        data: PaymentRecord | Mapping[str, Any] | None = None,
+        *,
+        idempotency_key: str | None = None,
+        **fields: Any,
     ) -> Payment:
         """A succeeded payment settling these charges (`record_payment`)."""
-        return self._call(record_payment(parse_input(PaymentRecord, data, **fields)))
+        operation = record_payment(parse_input(PaymentRecord, data, **fields))
+        return self._call(operation, idempotency_key)
 
     def list(self, client_id: UUID | None = None) -> builtins.list[Payment]:
         return self._call(list_payments(client_id))
@@ -71,9 +76,14 @@ class PaymentService(SyncService):
 
 class AsyncPaymentService(AsyncService):
     async def record(
-        self, data: PaymentRecord | Mapping[str, Any] | None = None, **fields: Any
+        self,
+        data: PaymentRecord | Mapping[str, Any] | None = None,
+        *,
+        idempotency_key: str | None = None,
+        **fields: Any,
     ) -> Payment:
-        return await self._call(record_payment(parse_input(PaymentRecord, data, **fields)))
+        operation = record_payment(parse_input(PaymentRecord, data, **fields))
+        return await self._call(operation, idempotency_key)
 
     async def list(self, client_id: UUID | None = None) -> builtins.list[Payment]:
         return await self._call(list_payments(client_id))

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from backend.errors import DoubleBooking, NotFound
+from backend.errors import DoubleBooking, NotFound, OutcomeUnknown, Unavailable
 from backend.gateway.base import Caller
 from backend.gateway.supabase import AsyncSupabaseGateway
 from backend.services import AsyncServices
@@ -34,7 +34,7 @@ def run_with(supabase: FakeSupabase, scenario):
 
 
 def test_async_rpc_call_matches_the_sync_request(supabase):
-    supabase.reply(409, {"code": "23P01", "message": "conflicting key value", "hint": None})
+    supabase.reply(400, {"code": "23P01", "message": "conflicting key value", "hint": None})
     client_id = uuid.uuid4()
 
     async def scenario(gateway):
@@ -74,3 +74,45 @@ def test_async_administrative_session_uses_the_service_key(supabase):
 
     assert run_with(supabase, scenario) == []
     assert supabase.last.headers["apikey"] == SERVICE_KEY
+
+
+def test_async_a_list_past_the_row_cap_is_read_page_by_page(supabase):
+    rows = [{"id": str(uuid.uuid4()), "coach_id": USER_ID, "first_name": "C"} for _ in range(1001)]
+    supabase.reply(206, rows[:1000], headers={"content-range": "0-999/1001"})
+    supabase.reply(200, rows[1000:], headers={"content-range": "1000-1000/1001"})
+
+    async def scenario(gateway):
+        user = Caller.user(USER_ID, access_token=USER_TOKEN)
+        return await AsyncServices(gateway.session(user)).clients.list()
+
+    assert len(run_with(supabase, scenario)) == 1001
+
+
+def test_async_a_keyed_write_that_timed_out_is_retryable_outcome_unknown(supabase):
+    def time_out(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadTimeout("no answer", request=request)
+
+    supabase.replies.append(time_out)
+
+    async def scenario(gateway):
+        user = Caller.user(USER_ID, access_token=USER_TOKEN)
+        await AsyncServices(gateway.session(user)).clients.create(
+            first_name="Ann", idempotency_key="ann"
+        )
+
+    with pytest.raises(OutcomeUnknown) as caught:
+        run_with(supabase, scenario)
+
+    assert caught.value.retryable is True
+    assert supabase.last.url.path == "/rest/v1/rpc/idempotent_write"
+
+
+def test_async_an_upstream_timeout_answer_keeps_its_status(supabase):
+    supabase.reply(504, {"message": "The upstream server is timing out"})
+
+    async def scenario(gateway):
+        user = Caller.user(USER_ID, access_token=USER_TOKEN)
+        await AsyncServices(gateway.session(user)).clients.list()
+
+    with pytest.raises(Unavailable):
+        run_with(supabase, scenario)

@@ -93,7 +93,10 @@ def test_list_clients_filters_active_ones_in_name_order(supabase, svc):
         ("select", "*"),
         ("is_active", "eq.true"),
         ("order", "first_name.asc,last_name.asc,id.asc"),
+        ("offset", "0"),
+        ("limit", "1000"),
     ]
+    assert "count=exact" in supabase.last.headers["prefer"]
 
 
 def test_get_client_asks_for_one_object(supabase, svc):
@@ -286,6 +289,8 @@ def test_balances_and_history_read_their_views_in_order(supabase, svc):
         ("select", "*"),
         ("unpaid_cents", "gt.0"),
         ("order", "unpaid_cents.desc,first_name.asc,client_id.asc"),
+        ("offset", "0"),
+        ("limit", "1000"),
     ]
     assert supabase.requests[1].url.path == "/rest/v1/lesson_history"
     assert query(supabase.requests[1]) == [
@@ -301,9 +306,11 @@ def test_the_calendar_sends_times_with_their_offset_intact(supabase, svc):
 
     raw = supabase.last.url.query.decode()
     assert "start_time=lt.2030-06-08T09%3A00%3A00%2B00%3A00" in raw  # '+' encoded, not a space
-    assert query(supabase.last)[-2:] == [
+    assert query(supabase.last)[-4:] == [
         ("status", "neq.cancelled"),
         ("order", "start_time.asc,id.asc"),
+        ("offset", "0"),
+        ("limit", "1000"),
     ]
 
 
@@ -317,7 +324,8 @@ def test_the_request_id_is_sent_so_postgrest_puts_it_in_request_headers(supabase
 @pytest.mark.parametrize(
     ("status", "body", "error"),
     [
-        (409, {"code": "23P01", "message": "conflicting key", "hint": None}, DoubleBooking),
+        # statuses as PostgREST's src/PostgREST/Error.hs (v13.0) gives them
+        (400, {"code": "23P01", "message": "conflicting key", "hint": None}, DoubleBooking),
         (
             400,
             {"code": "CB004", "message": "at most 1", "hint": "capacity_exceeded"},
@@ -325,7 +333,8 @@ def test_the_request_id_is_sent_so_postgrest_puts_it_in_request_headers(supabase
         ),
         (400, {"code": "CB001", "message": "not found", "hint": "not_found"}, NotFound),
         (403, {"code": "42501", "message": "permission denied"}, Forbidden),
-        (401, {"code": "PGRST301", "message": "JWT expired"}, Unauthenticated),
+        (401, {"code": "PGRST303", "message": "JWT expired"}, Unauthenticated),
+        (401, {"code": "PGRST301", "message": "Expected 3 parts in JWT; got 1"}, Unauthenticated),
         (503, {"code": "PGRST001", "message": "no connection"}, Unavailable),
     ],
 )

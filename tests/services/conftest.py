@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
 import pytest
 
 from backend.gateway.base import Caller, Request
@@ -28,21 +29,34 @@ from backend.gateway.supabase import SupabaseGateway
 from backend.services import Services
 from backend.services.accounts import AccountService
 from backend.testing import Coach, TestDatabase
+from tests.gateway.stand_in import (
+    ANON_KEY,
+    SERVICE_KEY,
+    URL,
+    PostgrestOnDatabase,
+    user_token,
+)
 
 LIVE = bool(os.environ.get("SUPABASE_URL"))
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
-        "markers", "direct_only: reads the local database directly; not run against Supabase"
+        "markers", "direct_only: reads the local database directly; run through the direct gateway"
     )
 
 
-@pytest.fixture(params=["direct", "supabase"] if LIVE else ["direct"])
-def backend_kind(request: pytest.FixtureRequest) -> str:
-    if request.param == "supabase" and request.node.get_closest_marker("direct_only"):
-        pytest.skip("this test reads the local database directly")
-    return str(request.param)
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Every service test runs through both gateways on the same real database: the
+    direct one and the Supabase one in front of the PostgREST stand-in; and a third
+    time against a real Supabase project when one is configured."""
+    if "backend_kind" not in metafunc.fixturenames:
+        return
+    if metafunc.definition.get_closest_marker("direct_only"):
+        kinds = ["direct"]
+    else:
+        kinds = ["direct", "postgrest", *(["supabase"] if LIVE else [])]
+    metafunc.parametrize("backend_kind", kinds)
 
 
 @dataclass(frozen=True)
@@ -113,6 +127,15 @@ def services_for(request: pytest.FixtureRequest, backend_kind: str) -> Callable[
             return Services(live.gateway.session(caller), limiter)
 
         return make_live
+    if backend_kind == "postgrest":
+        supabase: SupabaseGateway = request.getfixturevalue("supabase_gateway")
+
+        def make_supabase(coach: Coach, limiter: Any = None) -> Services:
+            jwt = user_token(coach.id, coach.email)
+            caller = Caller.user(coach.id, email=coach.email, access_token=jwt)
+            return Services(supabase.session(caller), limiter)
+
+        return make_supabase
     gateway: DirectGateway = request.getfixturevalue("gateway")
 
     def make(coach: Coach, limiter: Any = None) -> Services:
@@ -168,3 +191,45 @@ def pair(svc: Services) -> Any:
     return svc.lesson_types.create(
         name="Pair", duration_minutes=60, price_cents=3000, max_participants=2
     )
+
+
+@pytest.fixture
+def postgrest(pg: TestDatabase) -> Iterator[PostgrestOnDatabase]:
+    """PostgREST's part played in front of the test database (tests/gateway/stand_in.py)."""
+    fake = PostgrestOnDatabase(pg.url)
+    yield fake
+    fake.close()
+
+
+@pytest.fixture
+def supabase_gateway(postgrest: PostgrestOnDatabase) -> Iterator[SupabaseGateway]:
+    http = httpx.Client(transport=httpx.MockTransport(postgrest.handler))
+    gw = SupabaseGateway(URL, ANON_KEY, service_role_key=SERVICE_KEY, http_client=http)
+    yield gw
+    http.close()
+
+
+@pytest.fixture(params=["direct", "supabase"])
+def via(request: pytest.FixtureRequest) -> Callable[..., Services]:
+    """The service API of a coach through either gateway, on the same real database:
+    the direct one, or the Supabase one (supabase-py, the coach's own JWT) through
+    the PostgREST stand-in. A scenario written with it must pass both ways."""
+    if request.param == "direct":
+        direct: DirectGateway = request.getfixturevalue("gateway")
+
+        def make_direct(coach: Coach | None) -> Services:
+            caller = Caller.anon() if coach is None else Caller.user(coach.id, email=coach.email)
+            return Services(direct.session(caller))
+
+        return make_direct
+    supabase: SupabaseGateway = request.getfixturevalue("supabase_gateway")
+
+    def make(coach: Coach | None) -> Services:
+        if coach is None:
+            return Services(supabase.session(Caller.anon()))
+        jwt = user_token(coach.id, coach.email)
+        return Services(
+            supabase.session(Caller.user(coach.id, email=coach.email, access_token=jwt))
+        )
+
+    return make

@@ -83,3 +83,17 @@ def test_async_validation_fails_before_the_round_trip(pg, coach):
 
     with pytest.raises(ValidationError):
         run(pg, coach, scenario)
+
+
+def test_async_a_write_sent_twice_with_one_key_is_done_once(pg, coach):
+    async def scenario(svc: AsyncServices):
+        first = await svc.clients.create(first_name="Ann", idempotency_key="ann")
+        again = await svc.clients.create(first_name="Ann", idempotency_key="ann")
+        return first, again
+
+    first, again = run(pg, coach, scenario)
+
+    assert again == first
+    assert pg.admin.execute(
+        "select count(*) from public.clients where coach_id = %s", (coach.id,)
+    ).fetchone() == (1,)

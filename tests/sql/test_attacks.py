@@ -307,12 +307,17 @@ def test_coach_cannot_record_payment_with_a_sql_looking_or_unknown_method(pg, co
 def test_coach_cannot_reach_set_config_through_any_exposed_function_or_view(pg):
     # PostgREST clients can not run SQL: they could only switch identity
     # (request.jwt.claims) through a function or a view that does it for them.
+    # The two helpers of idempotent_write run dynamic SQL, but only calls of public
+    # functions and writes of public tables, by quoted name, as the caller
+    # (tests/sql/test_idempotent_write.py): what PostgREST itself lets a caller do.
     assert (
         scalar(
             pg,
             "select count(*) from pg_proc where pronamespace in"
             " ('public'::regnamespace, 'private'::regnamespace)"
-            " and (prosrc ilike '%%set_config%%' or prosrc ilike '%%execute %%')",
+            " and (prosrc ilike '%%set_config%%' or (prosrc ilike '%%execute %%'"
+            " and oid not in ('private.call_function(text, jsonb)'::regprocedure,"
+            " 'private.write_rows(text, text, jsonb, jsonb)'::regprocedure)))",
         )
         == 0
     )
