@@ -14,7 +14,7 @@ from typer.exceptions import TyperException
 from backend.audit.command import register as register_audit
 from backend.config import ConfigError, get_settings
 from backend.db import bundle as bundle_mod
-from backend.db import migrations
+from backend.db import migrations, typegen
 from backend.db.connect import (
     DatabaseUnavailable,
     connect,
@@ -160,6 +160,26 @@ def db_bundle(
         out.print(f"  {name}")
 
 
+@db_app.command("types")
+def db_types(
+    db_url: DbUrl = None,
+    check: Annotated[bool, typer.Option("--check", help="Fail when the file is stale.")] = False,
+) -> None:
+    """Write supabase/types/database.ts, the Database type of supabase-js, from the migrations."""
+    project = find_project()
+    began = time.perf_counter()
+    generated = typegen.generate(project, resolve_url(db_url, project))
+    relative = typegen.types_file(project).relative_to(project.root)
+    if check:
+        if typegen.stale(project, generated):
+            fail(f"{relative} is stale; run `backend db types`")
+        out.print(f"{relative} is up to date")
+        return
+    written = typegen.write(project, generated)
+    elapsed = time.perf_counter() - began
+    out.print(f"{'wrote' if written else 'unchanged'} {relative} in {elapsed:.2f}s")
+
+
 @db_app.command("lint")
 def db_lint() -> None:
     """sqlfluff over all SQL, squawk over the migrations."""
@@ -225,6 +245,7 @@ def main(argv: list[str] | None = None) -> None:
         DatabaseUnavailable,
         EmbeddedUnavailable,
         migrations.MigrationError,
+        typegen.TypegenError,
         FileNotFoundError,
     ) as exc:
         sys.exit(_print_error(str(exc), 1))
