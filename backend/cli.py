@@ -12,6 +12,7 @@ from rich.table import Table
 from typer.exceptions import TyperException
 
 from backend.audit.command import register as register_audit
+from backend.coach_accounts import CoachAccountError, create_coach, dev_token
 from backend.config import ConfigError, get_settings
 from backend.db import bundle as bundle_mod
 from backend.db import migrations, typegen
@@ -26,6 +27,10 @@ from backend.db.connect import (
 from backend.db.embedded import EmbeddedUnavailable, start_embedded, stop_embedded
 from backend.db.lint import run_lint
 from backend.db.project import Project, find_project
+from backend.db.ready import NotMigrated, require_migrated
+from backend.errors import BackendError
+from backend.models import CoachCreate
+from backend.services.base import parse_input
 
 app = typer.Typer(
     help="Coaching backend: migrations, policy audit, seed data, benchmarks and the HTTP app.",
@@ -202,6 +207,7 @@ def seed(db_url: DbUrl = None) -> None:
     if not project.seed_file.is_file():
         fail(f"no seed file at {project.seed_file}")
     url = resolve_url(db_url, project)
+    require_migrated(url)
     began = time.perf_counter()
     with connect(url) as conn, conn.transaction():
         count = migrations.execute_script(conn, project.seed_file.read_text(), "supabase/seed.sql")
@@ -219,6 +225,42 @@ def db_stop() -> None:
 def db_url_command(db_url: DbUrl = None) -> None:
     """Print the database URL in use (starting the embedded one if needed)."""
     out.print(resolve_url(db_url, find_project()), markup=False)
+
+
+coach_app = typer.Typer(help="Coach accounts.", no_args_is_help=True)
+app.add_typer(coach_app, name="coach")
+dev_app = typer.Typer(help="Local development helpers.", no_args_is_help=True)
+app.add_typer(dev_app, name="dev")
+
+
+@coach_app.command("create")
+def coach_create(
+    email: Annotated[str, typer.Option("--email", help="The coach's e-mail address.")],
+    name: Annotated[str, typer.Option("--name", help="The coach's full name.")],
+    password: Annotated[
+        str | None, typer.Option("--password", help="Sign-in password (Supabase Auth only).")
+    ] = None,
+    db_url: DbUrl = None,
+) -> None:
+    """Create a coach: through Supabase Auth when SUPABASE_URL is set, else in auth.users."""
+    data = parse_input(CoachCreate, email=email, full_name=name, password=password)
+    settings = get_settings()
+    project = find_project()
+    url = "" if settings.supabase_url else resolve_url(db_url, project)
+    coach = create_coach(settings, data, database_url=url)
+    where = "Supabase Auth" if coach.created_through == "supabase_auth" else redact(url)
+    out.print(f"created coach {coach.id} <{coach.email}> in {where}", markup=False)
+
+
+@dev_app.command("token")
+def dev_token_command(
+    email: Annotated[str, typer.Option("--email", help="The local coach's e-mail address.")],
+    ttl: Annotated[int, typer.Option("--ttl", min=60, max=86400, help="Seconds valid.")] = 3600,
+    db_url: DbUrl = None,
+) -> None:
+    """Print an access token for a local coach, signed with SUPABASE_JWT_SECRET."""
+    url = resolve_url(db_url, find_project())
+    out.print(dev_token(get_settings(), database_url=url, email=email, ttl_seconds=ttl))
 
 
 register_audit(app)
@@ -246,6 +288,9 @@ def main(argv: list[str] | None = None) -> None:
         EmbeddedUnavailable,
         migrations.MigrationError,
         typegen.TypegenError,
+        CoachAccountError,
+        NotMigrated,
+        BackendError,
         FileNotFoundError,
     ) as exc:
         sys.exit(_print_error(str(exc), 1))

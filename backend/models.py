@@ -19,6 +19,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    SecretStr,
     StringConstraints,
     field_validator,
     model_validator,
@@ -104,6 +105,15 @@ class Coach(Result):
     stripe_account_id: str | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
+
+
+class CoachCreate(Input):
+    """A new coach account: a Supabase Auth user, whose sign-up makes its `coaches` row."""
+
+    email: Email
+    full_name: NonBlank
+    # Supabase Auth's default minimum; a user without a password signs in by e-mail link.
+    password: Annotated[SecretStr, Field(min_length=6, max_length=72)] | None = None
 
 
 # --- clients -----------------------------------------------------------------------------
