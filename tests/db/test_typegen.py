@@ -22,7 +22,7 @@ from tests.db.test_cli import run_cli
 def project_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Project:
     """This project's SQL and committed types in a scratch folder, sharing the tool cache."""
     real = find_project()
-    for folder in ("migrations", "views", "policies", "supabase"):
+    for folder in ("migrations", "functions", "views", "policies", "supabase"):
         shutil.copytree(real.root / folder, tmp_path / folder)
     monkeypatch.setenv("BACKEND_PROJECT_DIR", str(tmp_path))
     monkeypatch.setenv("BACKEND_CACHE_DIR", str(real.cache_dir))
