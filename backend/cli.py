@@ -18,6 +18,7 @@ from backend.db import bundle as bundle_mod
 from backend.db import migrations, typegen
 from backend.db.connect import (
     DatabaseUnavailable,
+    check_url,
     connect,
     database_name,
     is_local,
@@ -67,6 +68,7 @@ def resolve_url(db_url: str | None, project: Project) -> str:
     """--db-url, then DATABASE_URL, then the embedded PostgreSQL (started if needed)."""
     url = db_url or get_settings().database_url
     if url:
+        check_url(url)
         return url
     server = start_embedded(project)
     err.print(f"embedded PostgreSQL ready in {server.started_in_seconds:.2f}s ({server.data_dir})")
@@ -95,12 +97,23 @@ def _print_plan(plan: migrations.Plan) -> None:
 def db_migrate(
     db_url: DbUrl = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print what would run.")] = False,
+    lock_timeout: Annotated[
+        float,
+        typer.Option(
+            "--lock-timeout",
+            envvar="MIGRATE_LOCK_TIMEOUT_SECONDS",
+            min=0.001,
+            help="Seconds to wait for another migrate on the same database.",
+        ),
+    ] = migrations.LOCK_TIMEOUT_SECONDS,
 ) -> None:
     """Apply the bootstrap, pending migrations, then changed functions, views and policies."""
     project = find_project()
     url = resolve_url(db_url, project)
     began = time.perf_counter()
-    result = migrations.migrate(project, url, dry_run=dry_run, progress=lambda m: out.print(m))
+    result = migrations.migrate(
+        project, url, dry_run=dry_run, progress=lambda m: out.print(m), lock_timeout=lock_timeout
+    )
     if dry_run:
         plan = result.plan
         todo = [e for e in plan.entries if e.state in ("pending", "changed")]
