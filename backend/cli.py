@@ -34,7 +34,7 @@ from backend.models import CoachCreate
 from backend.services.base import parse_input
 
 app = typer.Typer(
-    help="Coaching backend: migrations, policy audit, seed data, benchmarks and the HTTP app.",
+    help="Coaching backend: migrations, TypeScript types, policy audit, seed data, coach accounts.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,

@@ -1,6 +1,6 @@
 """Typed inputs and results of the service API.
 
-Inputs mirror the database's rules (docs: `domain.md`) so that bad input fails
+Inputs mirror the database's rules (`docs/domain.md`) so that bad input fails
 before the round trip, with a message per field; the database stays the
 authority and checks everything again. Results are what the functions and
 views return, parsed from either gateway: ids are `UUID`, times are aware

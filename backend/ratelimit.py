@@ -1,4 +1,4 @@
-"""Rate limits: the one place that knows the limits of domain.md and enforces them.
+"""Rate limits: the one place that knows the limits of docs/domain.md and enforces them.
 
 | policy  | limit            | identifier                               |
 |---------|------------------|------------------------------------------|
