@@ -380,8 +380,10 @@ def _own_words(key: str, message: str) -> tuple[str, dict[str, str]]:
         return text, {field: text}
     if key == "duplicate" and constraint:
         return "a row with these values already exists", {}
-    if key == "lesson_overlap" and constraint:
-        return OVERLAP_MESSAGE, {"start_time": "overlaps another lesson"}
+    if key == "lesson_overlap":
+        # The functions name the lesson that holds the slot; a direct write gets the rule.
+        text = OVERLAP_MESSAGE if constraint else message
+        return text, {"start_time": "overlaps another lesson"}
     return message, {}
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -20,19 +20,52 @@ def test_a_duplicate_lesson_type_name_names_the_field_and_the_value(svc):
     assert caught.value.fields == {"name": "a lesson type with this name already exists"}
 
 
-def test_an_overlapping_lesson_names_the_field_not_the_constraint(svc, single, ann, bob):
-    start = hours_from_now(24)
-    svc.lessons.create(client_ids=[ann.id], start_time=start, lesson_type_id=single.id)
+def test_an_overlapping_lesson_names_the_lesson_it_overlaps_and_its_time(svc, single, ann, bob):
+    start = hours_from_now(24).replace(minute=0, second=0, microsecond=0)
+    taken = svc.lessons.create(
+        client_ids=[ann.id], start_time=start, lesson_type_id=single.id, title="Ann's serve"
+    )
 
     with pytest.raises(DoubleBooking) as caught:
         svc.lessons.create(
             client_ids=[bob.id], start_time=start + timedelta(minutes=30), lesson_type_id=single.id
         )
 
+    end = start + timedelta(hours=1)
     assert caught.value.message == (
-        "the lesson overlaps another lesson of this coach that is not cancelled"
+        f'the lesson overlaps "Ann\'s serve" of {start:%Y-%m-%d %H:%M} to {end:%H:%M} UTC'
     )
+    assert caught.value.detail == f"overlapped lesson: {taken.id}"
     assert caught.value.fields == {"start_time": "overlaps another lesson"}
+
+
+def test_moving_a_lesson_onto_another_names_the_other_in_the_coachs_time_zone(
+    svc, single, ann, bob, pg, coach
+):
+    pg.admin.execute("update coaches set timezone = 'Europe/Paris' where id = %s", (coach.id,))
+    start = datetime(2031, 7, 1, 8, 0, tzinfo=UTC)
+    svc.lessons.create(
+        client_ids=[ann.id], start_time=start, lesson_type_id=single.id, title="Morning"
+    )
+    later = svc.lessons.create(
+        client_ids=[bob.id], start_time=start + timedelta(hours=3), lesson_type_id=single.id
+    )
+
+    with pytest.raises(DoubleBooking) as caught:
+        svc.lessons.update(later.id, start_time=start + timedelta(minutes=15))
+
+    assert caught.value.message == (
+        'the lesson overlaps "Morning" of 2031-07-01 10:00 to 11:00 Europe/Paris'
+    )
+
+
+def test_a_direct_write_that_overlaps_names_the_rule_not_the_constraint():
+    error = from_database_error(
+        "23P01", 'conflicting key value violates exclusion constraint "lessons_no_overlap"'
+    )
+
+    assert error.message == "the lesson overlaps another lesson of this coach that is not cancelled"
+    assert error.fields == {"start_time": "overlaps another lesson"}
 
 
 def test_a_known_unique_constraint_becomes_its_field():
