@@ -815,6 +815,10 @@ export type Database = {
           isSetofReturn: false
         }
       }
+      idempotent_write: {
+        Args: { p_key: string; p_write: Json }
+        Returns: Json
+      }
       record_payment: {
         Args: {
           p_client_id: string

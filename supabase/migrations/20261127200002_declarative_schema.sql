@@ -33,6 +33,99 @@ begin
 end
 $declarative$;
 
+-- functions/call_function.sql
+-- Calls one function of the exposed schema with named arguments given as a
+-- JSON object, the way PostgREST's POST /rpc/<name> does (json_to_record
+-- with the function's own argument types), and returns its result as a
+-- JSON array: one object per row, or the bare value of a scalar function.
+--
+-- SECURITY INVOKER: the function is called as the caller, with the caller's
+-- EXECUTE privilege and row level security, so this grants nothing the
+-- caller could not do through PostgREST. Identifiers are quoted with %I,
+-- values travel as a bound parameter; the search path is fixed.
+create or replace function private.call_function(p_function text, p_params jsonb)
+returns jsonb
+language plpgsql
+volatile
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    v_params jsonb := coalesce(p_params, '{}'::jsonb);
+    v_oid oid;
+    v_columns text;
+    v_arguments text;
+    v_unknown text;
+    v_result jsonb;
+begin
+    if p_function = 'idempotent_write' then
+        raise exception using
+            errcode = 'CB002',
+            message = 'idempotent_write can not call itself',
+            hint = 'invalid_argument';
+    end if;
+
+    select p.oid into v_oid
+    from pg_catalog.pg_proc as p
+    where p.pronamespace = 'public'::regnamespace and p.proname = p_function and p.prokind = 'f';
+    if v_oid is null or jsonb_typeof(v_params) <> 'object' then
+        raise exception using
+            errcode = '42883',
+            message = format('Could not find the function public.%s in the database', p_function);
+    end if;
+
+    -- The input arguments that were given, with their declared types.
+    select
+        string_agg(format('%I %s', a.name, format_type(a.type, null)), ', ' order by a.ord),
+        string_agg(format('%1$I => a.%1$I', a.name), ', ' order by a.ord)
+    into v_columns, v_arguments
+    from pg_catalog.pg_proc as p
+    cross join lateral unnest(
+        p.proargnames,
+        coalesce(p.proallargtypes, p.proargtypes::oid []),
+        coalesce(p.proargmodes::text [], array_fill('i'::text, array[p.pronargs]))
+    ) with ordinality as a (name, type, mode, ord)
+    where p.oid = v_oid and a.mode in ('i', 'b', 'v') and v_params ? a.name;
+
+    select string_agg(k, ', ') into v_unknown
+    from jsonb_object_keys(v_params) as k
+    where not exists (
+        select from pg_catalog.pg_proc as p
+        cross join lateral unnest(
+            p.proargnames,
+            coalesce(p.proargmodes::text [], array_fill('i'::text, array[p.pronargs]))
+        ) as a (name, mode)
+        where p.oid = v_oid and a.name = k and a.mode in ('i', 'b', 'v')
+    );
+    if v_unknown is not null then
+        raise exception using
+            errcode = '42883',
+            message = format(
+                'Could not find the function public.%s(%s) in the database', p_function, v_unknown
+            );
+    end if;
+
+    if v_columns is null then
+        execute format(
+            'select coalesce(jsonb_agg(to_jsonb(r)), ''[]'') from public.%I() as r', p_function
+        ) into v_result;
+    else
+        execute format(
+            'select coalesce(jsonb_agg(to_jsonb(r)), ''[]'')'
+            ' from jsonb_to_record($1) as a (%s) cross join lateral public.%I(%s) as r',
+            v_columns, p_function, v_arguments
+        ) using v_params into v_result;
+    end if;
+    return v_result;
+end;
+$$;
+
+comment on function private.call_function(text, jsonb) is
+'Call a public function with named JSON arguments as the caller; its rows as a JSON array.';
+
+revoke all on function private.call_function(text, jsonb)
+from public, anon, authenticated, service_role;
+grant execute on function private.call_function(text, jsonb) to authenticated, service_role;
+
 -- functions/cancel_lesson.sql
 -- Cancels a scheduled lesson: unpaid charges are waived (by the trigger
 -- waive_charges_of_cancelled_lesson), paid ones stay paid (a refund is a
@@ -764,6 +857,102 @@ comment on function private.handle_new_user() is
 
 revoke all on function private.handle_new_user()
 from public, anon, authenticated, service_role;
+
+-- functions/idempotent_write.sql
+-- One write, done at most once per idempotency key (see private.idempotency_keys).
+--
+-- p_write describes the write as PostgREST would receive it:
+--   {"rpc": "<function>", "params": {...}}
+--   {"insert": "<table>", "values": {...}}
+--   {"update": "<table>", "values": {...}, "filters": [...]}
+--   {"delete": "<table>", "filters": [...]}
+-- and the answer is what the write returned, as a JSON array of rows (or of
+-- the values of a scalar function).
+--
+-- In one transaction: claim the key (a concurrent request with the same key
+-- waits here for the first to finish), run the write, store its result. A
+-- key already stored answers with the stored result when its fingerprint
+-- (the whole p_write) matches, else CB014; nothing is written again. A write
+-- that fails rolls its claim back with it, so the key stays free.
+--
+-- SECURITY INVOKER: the write runs as the caller (privileges, row level
+-- security, triggers), and the key is stored as the caller, whose policy
+-- lets it see only its own keys. The search path is fixed.
+create or replace function public.idempotent_write(p_key text, p_write jsonb)
+returns jsonb
+language plpgsql
+volatile
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    v_owner text := case when current_user = 'service_role' then 'service_role'
+        else (select auth.uid())::text end;
+    v_fingerprint text := md5(coalesce(p_write, 'null'::jsonb)::text);
+    v_stored private.idempotency_keys;
+    v_result jsonb;
+begin
+    if v_owner is null then
+        raise exception using
+            errcode = 'CB012',
+            message = 'an idempotent write needs a signed-in user',
+            hint = 'not_authenticated';
+    end if;
+    if p_key is null or char_length(p_key) not between 1 and 255 then
+        raise exception using
+            errcode = 'CB002',
+            message = 'an idempotency key has 1 to 255 characters',
+            hint = 'invalid_argument';
+    end if;
+
+    -- A key older than the retention period is forgotten, then claimed anew.
+    delete from private.idempotency_keys as k
+    where k.owner = v_owner and k.key = p_key and k.created_at < now() - interval '24 hours';
+
+    insert into private.idempotency_keys (owner, key, fingerprint)
+    values (v_owner, p_key, v_fingerprint)
+    on conflict (owner, key) do nothing;
+
+    if not found then
+        select * into v_stored from private.idempotency_keys as k
+        where k.owner = v_owner and k.key = p_key;
+        if v_stored.fingerprint is distinct from v_fingerprint then
+            raise exception using
+                errcode = 'CB014',
+                message = 'this idempotency key was used for a different request',
+                hint = 'idempotency_mismatch';
+        end if;
+        return v_stored.result;
+    end if;
+
+    v_result := case
+        when p_write ? 'rpc' then private.call_function(p_write ->> 'rpc', p_write -> 'params')
+        when p_write ? 'insert' then
+            private.write_rows('insert', p_write ->> 'insert', p_write -> 'values', null)
+        when p_write ? 'update' then private.write_rows(
+            'update', p_write ->> 'update', p_write -> 'values', p_write -> 'filters'
+        )
+        when p_write ? 'delete' then
+            private.write_rows('delete', p_write ->> 'delete', null, p_write -> 'filters')
+    end;
+    if v_result is null then
+        raise exception using
+            errcode = 'CB002',
+            message = 'p_write names no rpc, insert, update or delete',
+            hint = 'invalid_argument';
+    end if;
+
+    update private.idempotency_keys as k set result = v_result
+    where k.owner = v_owner and k.key = p_key;
+    return v_result;
+end;
+$$;
+
+comment on function public.idempotent_write(text, jsonb) is
+'Run one write at most once per idempotency key of the caller; a retry gets the first result.';
+
+revoke all on function public.idempotent_write(text, jsonb)
+from public, anon, authenticated, service_role;
+grant execute on function public.idempotent_write(text, jsonb) to authenticated, service_role;
 
 -- functions/is_billable.sql
 -- The billing rule, in one place: a participant's charge is billable when its
@@ -1668,6 +1857,127 @@ comment on function private.write_audit_log() is
 revoke all on function private.write_audit_log()
 from public, anon, authenticated, service_role;
 
+-- functions/write_rows.sql
+-- Inserts, updates or deletes rows of one table of the exposed schema, the
+-- way PostgREST's POST, PATCH and DELETE do, and returns the rows written as
+-- a JSON array (PostgREST's `Prefer: return=representation`). Values are
+-- read with jsonb_populate_record, so each one takes its column's type; a
+-- filter is {"column", "op", "value"} with PostgREST's operators eq, neq,
+-- gt, gte, lt, lte, in (a JSON array) and is (null, true or false).
+--
+-- SECURITY INVOKER: the write runs as the caller, with the caller's table
+-- privileges, row level security and triggers, so this grants nothing the
+-- caller could not do through PostgREST. Identifiers are quoted with %I,
+-- operators come from a fixed list, values travel as bound parameters; the
+-- search path is fixed.
+create or replace function private.write_rows(
+    p_kind text, p_table text, p_values jsonb, p_filters jsonb
+)
+returns jsonb
+language plpgsql
+volatile
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    v_values jsonb := coalesce(p_values, '{}'::jsonb);
+    v_filters jsonb := coalesce(p_filters, '[]'::jsonb);
+    v_columns text;
+    v_selected text;
+    v_where text := '';
+    v_filter jsonb;
+    v_index bigint;
+    v_column text;
+    v_value text;
+    v_condition text;
+    v_statement text;
+    v_result jsonb;
+begin
+    if to_regclass(format('public.%I', p_table)) is null then
+        raise exception using
+            errcode = '42P01',
+            message = format('relation "public.%s" does not exist', p_table);
+    end if;
+    if jsonb_typeof(v_values) <> 'object' or jsonb_typeof(v_filters) <> 'array'
+        or (p_kind in ('insert', 'update') and v_values = '{}'::jsonb) then
+        raise exception using
+            errcode = 'CB002',
+            message = 'a write needs an object of values and an array of filters',
+            hint = 'invalid_argument';
+    end if;
+
+    select string_agg(format('%I', k), ', ' order by k), string_agg(format('v.%I', k), ', ' order by k)
+    into v_columns, v_selected
+    from jsonb_object_keys(v_values) as k;
+
+    for v_filter, v_index in
+        select f.value, f.ordinality - 1 from jsonb_array_elements(v_filters) with ordinality as f
+    loop
+        v_column := v_filter ->> 'column';
+        -- The filter's value as the column's type, read from the second parameter.
+        v_value := format(
+            '(jsonb_populate_record(null::public.%1$I, jsonb_build_object(%2$L, $2 -> %3$s -> ''value''))).%4$I',
+            p_table, v_column, v_index, v_column
+        );
+        v_condition := case v_filter ->> 'op'
+            when 'eq' then format('t.%I = %s', v_column, v_value)
+            when 'neq' then format('t.%I <> %s', v_column, v_value)
+            when 'gt' then format('t.%I > %s', v_column, v_value)
+            when 'gte' then format('t.%I >= %s', v_column, v_value)
+            when 'lt' then format('t.%I < %s', v_column, v_value)
+            when 'lte' then format('t.%I <= %s', v_column, v_value)
+            when 'in' then format(
+                't.%1$I = any(array(select (jsonb_populate_record(null::public.%2$I,'
+                ' jsonb_build_object(%3$L, e))).%1$I from jsonb_array_elements($2 -> %4$s -> ''value'') as e))',
+                v_column, p_table, v_column, v_index
+            )
+            when 'is' then 't.' || quote_ident(v_column) || ' is ' || case v_filter -> 'value'
+                when 'null' then 'null' when 'true' then 'true' when 'false' then 'false' end
+        end;
+        if v_column is null or v_condition is null then
+            raise exception using
+                errcode = 'CB002',
+                message = format('unknown filter %s', v_filter),
+                hint = 'invalid_argument';
+        end if;
+        v_where := v_where || case when v_where = '' then ' where ' else ' and ' end || v_condition;
+    end loop;
+
+    v_statement := case p_kind
+        when 'insert' then format(
+            'insert into public.%1$I as t (%2$s) select %3$s'
+            ' from jsonb_populate_record(null::public.%1$I, $1) as v returning t',
+            p_table, v_columns, v_selected
+        )
+        when 'update' then format(
+            'update public.%1$I as t set (%2$s) = (select %3$s'
+            ' from jsonb_populate_record(null::public.%1$I, $1) as v)%4$s returning t',
+            p_table, v_columns, v_selected, v_where
+        )
+        when 'delete' then format('delete from public.%I as t%s returning t', p_table, v_where)
+    end;
+    if v_statement is null then
+        raise exception using
+            errcode = 'CB002',
+            message = format('unknown write %L: insert, update or delete', p_kind),
+            hint = 'invalid_argument';
+    end if;
+
+    execute format(
+        'with written as (%s) select coalesce(jsonb_agg(to_jsonb(written.t)), ''[]'') from written',
+        v_statement
+    ) using v_values, v_filters into v_result;
+    return v_result;
+end;
+$$;
+
+comment on function private.write_rows(text, text, jsonb, jsonb) is
+'Insert, update or delete rows of a public table as the caller; the rows written as a JSON array.';
+
+revoke all on function private.write_rows(text, text, jsonb, jsonb)
+from public, anon, authenticated, service_role;
+grant execute on function private.write_rows(text, text, jsonb, jsonb)
+to authenticated, service_role;
+
 -- functions/: drop what no file defines
 do $declarative$
 declare
@@ -1882,6 +2192,20 @@ create policy coaches_update_own on public.coaches
 for update to authenticated
 using (id = (select auth.uid()))
 with check (id = (select auth.uid()));
+
+-- policies/idempotency_keys.sql
+-- Who can see an idempotency key: the user it belongs to. The table is in
+-- `private` (not exposed by PostgREST) and reached only through
+-- public.idempotent_write, which runs as the caller; this policy keeps one
+-- user from reading or claiming another's keys even so. service_role
+-- bypasses row level security and uses the owner 'service_role'.
+alter table private.idempotency_keys enable row level security;
+
+drop policy if exists idempotency_keys_own on private.idempotency_keys;
+create policy idempotency_keys_own on private.idempotency_keys
+for all to authenticated
+using (owner = (select auth.uid())::text)
+with check (owner = (select auth.uid())::text);
 
 -- policies/lesson_participants.sql
 -- Who can see a participant (a client's charge for a lesson): the coach of
