@@ -258,3 +258,21 @@ export async function recordCashPayment(
   )
   return { amountCents: payment.amount_cents, status: payment.status }
 }
+
+// A write the app may retry after a lost answer: done once per key.
+export async function recordCashPaymentOnce(
+  supabase: CoachClient,
+  key: string,
+  clientId: string,
+  participantIds: string[],
+): Promise<unknown> {
+  return must(
+    await supabase.rpc("idempotent_write", {
+      p_key: key,
+      p_write: {
+        rpc: "record_payment",
+        params: { p_client_id: clientId, p_participant_ids: participantIds, p_method: "cash" },
+      },
+    } satisfies Args<"idempotent_write">),
+  )
+}
