@@ -8,7 +8,7 @@ TOOLS := .cache/tools
 UV := $(shell command -v uv 2>/dev/null || echo $(TOOLS)/bin/uv)
 PYTEST_WORKERS ?= 2
 
-.PHONY: up test install lint check audit bundle clean
+.PHONY: up test install lint check audit bundle types clean
 
 up: install
 	$(UV) run backend db migrate
@@ -30,12 +30,16 @@ lint: install
 	$(UV) run mypy
 	$(UV) run backend db lint
 	$(UV) run backend db bundle --check
+	$(UV) run backend db types --check
 
 audit: install
 	$(UV) run backend audit
 
 bundle: install
 	$(UV) run backend db bundle
+
+types: install
+	$(UV) run backend db types
 
 clean:
 	-$(UV) run backend db stop

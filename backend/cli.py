@@ -12,11 +12,13 @@ from rich.table import Table
 from typer.exceptions import TyperException
 
 from backend.audit.command import register as register_audit
+from backend.coach_accounts import CoachAccountError, create_coach, dev_token
 from backend.config import ConfigError, get_settings
 from backend.db import bundle as bundle_mod
-from backend.db import migrations
+from backend.db import migrations, typegen
 from backend.db.connect import (
     DatabaseUnavailable,
+    check_url,
     connect,
     database_name,
     is_local,
@@ -26,9 +28,13 @@ from backend.db.connect import (
 from backend.db.embedded import EmbeddedUnavailable, start_embedded, stop_embedded
 from backend.db.lint import run_lint
 from backend.db.project import Project, find_project
+from backend.db.ready import NotMigrated, require_migrated
+from backend.errors import BackendError
+from backend.models import CoachCreate
+from backend.services.base import parse_input
 
 app = typer.Typer(
-    help="Coaching backend: migrations, policy audit, seed data, benchmarks and the HTTP app.",
+    help="Coaching backend: migrations, TypeScript types, policy audit, seed data, coach accounts.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
@@ -62,6 +68,7 @@ def resolve_url(db_url: str | None, project: Project) -> str:
     """--db-url, then DATABASE_URL, then the embedded PostgreSQL (started if needed)."""
     url = db_url or get_settings().database_url
     if url:
+        check_url(url)
         return url
     server = start_embedded(project)
     err.print(f"embedded PostgreSQL ready in {server.started_in_seconds:.2f}s ({server.data_dir})")
@@ -90,12 +97,23 @@ def _print_plan(plan: migrations.Plan) -> None:
 def db_migrate(
     db_url: DbUrl = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print what would run.")] = False,
+    lock_timeout: Annotated[
+        float,
+        typer.Option(
+            "--lock-timeout",
+            envvar="MIGRATE_LOCK_TIMEOUT_SECONDS",
+            min=0.001,
+            help="Seconds to wait for another migrate on the same database.",
+        ),
+    ] = migrations.LOCK_TIMEOUT_SECONDS,
 ) -> None:
     """Apply the bootstrap, pending migrations, then changed functions, views and policies."""
     project = find_project()
     url = resolve_url(db_url, project)
     began = time.perf_counter()
-    result = migrations.migrate(project, url, dry_run=dry_run, progress=lambda m: out.print(m))
+    result = migrations.migrate(
+        project, url, dry_run=dry_run, progress=lambda m: out.print(m), lock_timeout=lock_timeout
+    )
     if dry_run:
         plan = result.plan
         todo = [e for e in plan.entries if e.state in ("pending", "changed")]
@@ -160,6 +178,26 @@ def db_bundle(
         out.print(f"  {name}")
 
 
+@db_app.command("types")
+def db_types(
+    db_url: DbUrl = None,
+    check: Annotated[bool, typer.Option("--check", help="Fail when the file is stale.")] = False,
+) -> None:
+    """Write supabase/types/database.ts, the Database type of supabase-js, from the migrations."""
+    project = find_project()
+    began = time.perf_counter()
+    generated = typegen.generate(project, resolve_url(db_url, project))
+    relative = typegen.types_file(project).relative_to(project.root)
+    if check:
+        if typegen.stale(project, generated):
+            fail(f"{relative} is stale; run `backend db types`")
+        out.print(f"{relative} is up to date")
+        return
+    written = typegen.write(project, generated)
+    elapsed = time.perf_counter() - began
+    out.print(f"{'wrote' if written else 'unchanged'} {relative} in {elapsed:.2f}s")
+
+
 @db_app.command("lint")
 def db_lint() -> None:
     """sqlfluff over all SQL, squawk over the migrations."""
@@ -182,6 +220,7 @@ def seed(db_url: DbUrl = None) -> None:
     if not project.seed_file.is_file():
         fail(f"no seed file at {project.seed_file}")
     url = resolve_url(db_url, project)
+    require_migrated(url)
     began = time.perf_counter()
     with connect(url) as conn, conn.transaction():
         count = migrations.execute_script(conn, project.seed_file.read_text(), "supabase/seed.sql")
@@ -199,6 +238,42 @@ def db_stop() -> None:
 def db_url_command(db_url: DbUrl = None) -> None:
     """Print the database URL in use (starting the embedded one if needed)."""
     out.print(resolve_url(db_url, find_project()), markup=False)
+
+
+coach_app = typer.Typer(help="Coach accounts.", no_args_is_help=True)
+app.add_typer(coach_app, name="coach")
+dev_app = typer.Typer(help="Local development helpers.", no_args_is_help=True)
+app.add_typer(dev_app, name="dev")
+
+
+@coach_app.command("create")
+def coach_create(
+    email: Annotated[str, typer.Option("--email", help="The coach's e-mail address.")],
+    name: Annotated[str, typer.Option("--name", help="The coach's full name.")],
+    password: Annotated[
+        str | None, typer.Option("--password", help="Sign-in password (Supabase Auth only).")
+    ] = None,
+    db_url: DbUrl = None,
+) -> None:
+    """Create a coach: through Supabase Auth when SUPABASE_URL is set, else in auth.users."""
+    data = parse_input(CoachCreate, email=email, full_name=name, password=password)
+    settings = get_settings()
+    project = find_project()
+    url = "" if settings.supabase_url else resolve_url(db_url, project)
+    coach = create_coach(settings, data, database_url=url)
+    where = "Supabase Auth" if coach.created_through == "supabase_auth" else redact(url)
+    out.print(f"created coach {coach.id} <{coach.email}> in {where}", markup=False)
+
+
+@dev_app.command("token")
+def dev_token_command(
+    email: Annotated[str, typer.Option("--email", help="The local coach's e-mail address.")],
+    ttl: Annotated[int, typer.Option("--ttl", min=60, max=86400, help="Seconds valid.")] = 3600,
+    db_url: DbUrl = None,
+) -> None:
+    """Print an access token for a local coach, signed with SUPABASE_JWT_SECRET."""
+    url = resolve_url(db_url, find_project())
+    out.print(dev_token(get_settings(), database_url=url, email=email, ttl_seconds=ttl))
 
 
 register_audit(app)
@@ -225,6 +300,10 @@ def main(argv: list[str] | None = None) -> None:
         DatabaseUnavailable,
         EmbeddedUnavailable,
         migrations.MigrationError,
+        typegen.TypegenError,
+        CoachAccountError,
+        NotMigrated,
+        BackendError,
         FileNotFoundError,
     ) as exc:
         sys.exit(_print_error(str(exc), 1))

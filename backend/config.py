@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -45,6 +46,22 @@ def _check_conninfo(value: str) -> str:
     return value
 
 
+_RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d+(?:\.\d+)?)?\s*(ms|s|m|h|d)\s*$")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def parse_rate(value: str) -> tuple[int, float]:
+    """`30/60s`, `5/15m`, `10/1h` or `100/d` as (requests, window in seconds)."""
+    match = _RATE.match(value)
+    if not match:
+        raise ValueError(f"{value!r} is not a rate like 30/60s, 5/15m or 10/1h")
+    requests, amount, unit = int(match[1]), float(match[2] or 1), match[3]
+    seconds = amount * _UNIT_SECONDS[unit]
+    if requests < 1 or seconds < 0.001:
+        raise ValueError(f"{value!r} allows no request: give at least 1 per 1ms")
+    return requests, seconds
+
+
 class Settings(BaseSettings):
     """The backend's configuration, read from the environment and an optional `.env`."""
 
@@ -67,6 +84,10 @@ class Settings(BaseSettings):
     ratelimit_auth_on_failure: FailMode = "closed"
     ratelimit_payment_on_failure: FailMode = "closed"
     ratelimit_lesson_on_failure: FailMode = "open"
+    # Unset keeps the limits of docs/domain.md (backend.ratelimit.LIMITS).
+    ratelimit_auth: str | None = None
+    ratelimit_payment: str | None = None
+    ratelimit_lesson: str | None = None
     trusted_proxy_hops: int = Field(default=0, ge=0, le=10)
     redis_url: str | None = None
     session_binding: bool = False
@@ -117,6 +138,13 @@ class Settings(BaseSettings):
         if self.supabase_url and not self.supabase_anon_key:
             raise ValueError("SUPABASE_ANON_KEY is required when SUPABASE_URL is set")
         return self
+
+    @field_validator("ratelimit_auth", "ratelimit_payment", "ratelimit_lesson")
+    @classmethod
+    def _rate(cls, value: str | None) -> str | None:
+        if value:
+            parse_rate(value)
+        return value or None
 
     @field_validator("redis_url")
     @classmethod

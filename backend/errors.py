@@ -38,6 +38,8 @@ class BackendError(Exception):
         self.sqlstate: str | None = None
         self.detail: str | None = None
         self.hint: str | None = None
+        # The offending input fields and their messages, when the error is about some.
+        self.fields: dict[str, str] = {}
 
 
 class ValidationError(BackendError):
@@ -80,6 +82,12 @@ class Forbidden(BackendError):
     key = "forbidden"
     expected = True
     http_status = 403
+
+
+class CoachNotFound(Forbidden):
+    """A valid token whose user has no coach account (no `coaches` row) yet."""
+
+    key = "coach_not_found"
 
 
 class Conflict(BackendError):
@@ -301,7 +309,9 @@ def from_database_error(
         key = "token_expired"  # as local token verification says it (backend.auth)
     if hint and code.startswith("PGRST2"):
         text = f"{text} ({hint})"  # PostgREST's hint names the function it would have called
+    text, fields = _own_words(key, text)
     error = cls(text, key=key)
+    error.fields = fields
     error.sqlstate = code or None
     error.detail = detail
     error.hint = hint
@@ -314,6 +324,8 @@ def _classify(code: str, detail: str | None, hint: str | None) -> tuple[str, typ
         if documented in _BY_KEY:
             return documented, _BY_KEY[documented]
         return BUSINESS_ERRORS.get(code, ("business_rule", Conflict))
+    if code == "23503" and _NO_COACH.search(detail or ""):
+        return "coach_not_found", CoachNotFound
     if code == "PGRST116" and not _zero_rows(detail):
         return "multiple_rows", ContractError
     for table in (NATIVE_ERRORS, POSTGREST_ERRORS):
@@ -325,6 +337,54 @@ def _classify(code: str, detail: str | None, hint: str | None) -> tuple[str, typ
     if code.startswith("PGRST1"):
         return "bad_request", ContractError
     return "database_error", BackendError
+
+
+# The only foreign keys to `coaches` are the business rows' `coach_id`: a violation
+# means the caller's user has no `coaches` row, not that the request named a wrong
+# id. (RLS on `coaches` keeps the key's value out of the detail.)
+_NO_COACH = re.compile(r'is not present in table "coaches"')
+# The unique constraints a caller can run into, as the field it is about and what
+# to say. (RLS keeps the clashing values out of the database's DETAIL.)
+UNIQUE_FIELDS: Mapping[str, tuple[str, str]] = {
+    "lesson_types_name_per_coach_key": ("name", "a lesson type with this name already exists"),
+    "lesson_participants_lesson_client_key": ("client_ids", "the client is already in the lesson"),
+    "coaches_stripe_account_id_key": (
+        "stripe_account_id",
+        "this Stripe account belongs to another coach",
+    ),
+    "payments_stripe_checkout_session_id_key": (
+        "stripe_checkout_session_id",
+        "a payment for this checkout session already exists",
+    ),
+    "payments_stripe_payment_intent_id_key": (
+        "stripe_payment_intent_id",
+        "a payment for this payment intent already exists",
+    ),
+}
+_CONSTRAINT = re.compile(r'constraint "(?P<name>[^"]+)"')
+COACH_NOT_FOUND_MESSAGE = "the signed-in user has no coach account"
+OVERLAP_MESSAGE = "the lesson overlaps another lesson of this coach that is not cancelled"
+
+
+def _own_words(key: str, message: str) -> tuple[str, dict[str, str]]:
+    """The database's message in this layer's words, with the input field it is about.
+
+    Raw constraint names are the schema's business; a caller reads which
+    field clashed. Messages the functions word themselves pass unchanged.
+    """
+    constraint = _CONSTRAINT.search(message)
+    if key == "coach_not_found":
+        return COACH_NOT_FOUND_MESSAGE, {}
+    if key == "duplicate" and constraint and constraint["name"] in UNIQUE_FIELDS:
+        field, text = UNIQUE_FIELDS[constraint["name"]]
+        return text, {field: text}
+    if key == "duplicate" and constraint:
+        return "a row with these values already exists", {}
+    if key == "lesson_overlap":
+        # The functions name the lesson that holds the slot; a direct write gets the rule.
+        text = OVERLAP_MESSAGE if constraint else message
+        return text, {"start_time": "overlaps another lesson"}
+    return message, {}
 
 
 def _zero_rows(detail: str | None) -> bool:

@@ -1,6 +1,6 @@
 """Typed inputs and results of the service API.
 
-Inputs mirror the database's rules (docs: `domain.md`) so that bad input fails
+Inputs mirror the database's rules (`docs/domain.md`) so that bad input fails
 before the round trip, with a message per field; the database stays the
 authority and checks everything again. Results are what the functions and
 views return, parsed from either gateway: ids are `UUID`, times are aware
@@ -19,6 +19,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    SecretStr,
     StringConstraints,
     field_validator,
     model_validator,
@@ -51,6 +52,7 @@ DurationMinutes = Annotated[int, Field(ge=1, le=1440)]
 LessonStatus = Literal["scheduled", "completed", "cancelled", "no_show"]
 PaymentStatus = Literal["unpaid", "paid", "waived", "refunded"]
 PaymentMethod = Literal["stripe", "cash", "card", "bank_transfer", "other"]
+PaymentState = Literal["pending", "succeeded", "failed", "refunded"]
 Frequency = Literal["weekly", "biweekly"]
 # A plain shape check: the address is the coach's business, not proof that it exists.
 Email = Annotated[
@@ -102,6 +104,16 @@ class Coach(Result):
     currency: str = "usd"
     stripe_account_id: str | None = None
     created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+class CoachCreate(Input):
+    """A new coach account: a Supabase Auth user, whose sign-up makes its `coaches` row."""
+
+    email: Email
+    full_name: NonBlank
+    # Supabase Auth's default minimum; a user without a password signs in by e-mail link.
+    password: Annotated[SecretStr, Field(min_length=6, max_length=72)] | None = None
 
 
 # --- clients -----------------------------------------------------------------------------
@@ -181,6 +193,7 @@ class LessonType(Result):
     max_participants: int = 1
     is_active: bool = True
     created_at: datetime | None = None
+    updated_at: datetime | None = None
 
 
 # --- lessons -----------------------------------------------------------------------------
@@ -302,6 +315,8 @@ class LessonParticipant(Result):
     payment_id: UUID | None = None
     paid_at: datetime | None = None
     attended: bool | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
 
 
 # --- payments ----------------------------------------------------------------------------
@@ -330,13 +345,14 @@ class Payment(Result):
     amount_cents: int
     currency: str | None = None
     method: PaymentMethod
-    status: Literal["pending", "succeeded", "failed", "refunded"]
+    status: PaymentState
     stripe_checkout_session_id: str | None = None
     stripe_payment_intent_id: str | None = None
     credit_cents: int = 0
     note: str | None = None
     paid_at: datetime | None = None
     created_at: datetime | None = None
+    updated_at: datetime | None = None
 
 
 # --- reads -------------------------------------------------------------------------------
@@ -364,6 +380,7 @@ class CoachDashboard(Result):
 
 class LessonHistoryEntry(Result):
     lesson_id: UUID
+    participant_id: UUID
     coach_id: UUID
     client_id: UUID
     client_name: str | None = None

@@ -1,4 +1,4 @@
-"""Rate limits: the one place that knows the limits of domain.md and enforces them.
+"""Rate limits: the one place that knows the limits of docs/domain.md and enforces them.
 
 | policy  | limit            | identifier                               |
 |---------|------------------|------------------------------------------|
@@ -39,7 +39,7 @@ from upstash_redis import Redis
 from upstash_redis.asyncio import Redis as AsyncRedis
 from upstash_redis.errors import UpstashError
 
-from backend.config import ConfigError, FailMode, Settings, get_settings
+from backend.config import ConfigError, FailMode, Settings, get_settings, parse_rate
 from backend.errors import RateLimited
 
 __all__ = [
@@ -84,7 +84,8 @@ class Limit:
         return round(self.window_seconds * 1000)
 
 
-# The limits of domain.md, "Rate limits". Nothing else in the code base repeats them.
+# The limits of docs/domain.md, "Rate limits": the defaults that RATELIMIT_AUTH,
+# RATELIMIT_PAYMENT and RATELIMIT_LESSON replace. Nothing else repeats them.
 LIMITS: Final[Mapping[PolicyName, Limit]] = {
     "auth": Limit(requests=5, window_seconds=15 * 60),
     "payment": Limit(requests=10, window_seconds=60 * 60),
@@ -132,8 +133,16 @@ class Decision:
 def policies_from_settings(
     settings: Settings, limits: Mapping[PolicyName, Limit] | None = None
 ) -> dict[PolicyName, Policy]:
-    """The three policies with their configured failure modes; `limits` overrides some limits."""
-    chosen = {**LIMITS, **(limits or {})}
+    """The three policies with their configured limits and failure modes.
+
+    `limits` (tests, embedding code) overrides the settings, which override LIMITS.
+    """
+    configured = {
+        name: Limit(*parse_rate(rate))
+        for name in POLICY_NAMES
+        if (rate := getattr(settings, f"ratelimit_{name}"))
+    }
+    chosen = {**LIMITS, **configured, **(limits or {})}
     on_failure: dict[PolicyName, FailMode] = {
         "auth": settings.ratelimit_auth_on_failure,
         "payment": settings.ratelimit_payment_on_failure,

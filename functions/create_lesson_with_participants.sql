@@ -1,6 +1,7 @@
 -- A lesson with its participants, or nothing: the lesson type (optional)
 -- must be the coach's and active, every client the coach's, the group
--- within the type's capacity (CB004) and the slot free (23P01). Each
+-- within the type's capacity (CB004) and the slot free (23P01, naming the
+-- lesson that holds it). Each
 -- participant owes the lesson's price. Infinite times are refused with
 -- CB002 before the constraints do.
 create or replace function public.create_lesson_with_participants(
@@ -45,21 +46,27 @@ begin
             errcode = 'CB002', message = 'p_price_cents can not be negative', hint = 'invalid_argument';
     end if;
 
-    insert into public.lessons (
-        coach_id, client_id, lesson_type_id, title, start_time, end_time, location, notes, price_cents
-    )
-    values (
-        v_coach_id,
-        case when pg_catalog.cardinality(p_client_ids) = 1 then p_client_ids[1] end,
-        p_lesson_type_id,
-        coalesce(p_title, v_type.name),
-        p_start_time,
-        v_end_time,
-        p_location,
-        p_notes,
-        v_price
-    )
-    returning * into v_lesson;
+    begin
+        insert into public.lessons (
+            coach_id, client_id, lesson_type_id, title, start_time, end_time, location, notes,
+            price_cents
+        )
+        values (
+            v_coach_id,
+            case when pg_catalog.cardinality(p_client_ids) = 1 then p_client_ids[1] end,
+            p_lesson_type_id,
+            coalesce(p_title, v_type.name),
+            p_start_time,
+            v_end_time,
+            p_location,
+            p_notes,
+            v_price
+        )
+        returning * into v_lesson;
+    exception
+        when exclusion_violation then
+            perform private.raise_lesson_overlap(v_coach_id, p_start_time, v_end_time, null);
+    end;
 
     insert into public.lesson_participants (lesson_id, client_id, coach_id, price_cents)
     select v_lesson.id, c.client_id, v_coach_id, v_price

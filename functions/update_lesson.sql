@@ -1,7 +1,8 @@
 -- Changes a scheduled lesson. A null parameter leaves its field as it is;
 -- a new start without a new end keeps the lesson's duration. A client list
 -- replaces the participants: new clients get a charge at the lesson's
--- price, removed ones lose theirs, unless it is paid (CB009).
+-- price, removed ones lose theirs, unless it is paid (CB009). A new time
+-- that overlaps another lesson is 23P01, naming that lesson.
 create or replace function public.update_lesson(
     p_lesson_id uuid,
     p_start_time timestamptz default null,
@@ -59,18 +60,23 @@ begin
         );
     end if;
 
-    update public.lessons as l set
-        start_time = v_start,
-        end_time = v_end,
-        title = coalesce(p_title, l.title),
-        location = coalesce(p_location, l.location),
-        notes = coalesce(p_notes, l.notes),
-        client_id = case
-            when p_client_ids is null then l.client_id
-            when pg_catalog.cardinality(p_client_ids) = 1 then p_client_ids[1]
-        end
-    where l.id = v_lesson.id and l.coach_id = v_coach_id
-    returning * into v_lesson;
+    begin
+        update public.lessons as l set
+            start_time = v_start,
+            end_time = v_end,
+            title = coalesce(p_title, l.title),
+            location = coalesce(p_location, l.location),
+            notes = coalesce(p_notes, l.notes),
+            client_id = case
+                when p_client_ids is null then l.client_id
+                when pg_catalog.cardinality(p_client_ids) = 1 then p_client_ids[1]
+            end
+        where l.id = v_lesson.id and l.coach_id = v_coach_id
+        returning * into v_lesson;
+    exception
+        when exclusion_violation then
+            perform private.raise_lesson_overlap(v_coach_id, v_start, v_end, v_lesson.id);
+    end;
 
     return v_lesson;
 end;

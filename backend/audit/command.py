@@ -22,6 +22,7 @@ from backend.config import ConfigError, get_settings
 from backend.db.connect import DatabaseUnavailable
 from backend.db.embedded import EmbeddedUnavailable, start_embedded
 from backend.db.project import find_project
+from backend.db.ready import NotMigrated, require_migrated
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_BROKEN = 0, 1, 2
 
@@ -85,6 +86,7 @@ def audit(
             raise AuditConfigError(f"{config}: no such file")
         settings = load_config(config_path)
         url = _database_url(db_url)
+        require_migrated(url)
         result = run_audit(
             url,
             settings,
@@ -103,6 +105,7 @@ def audit(
         ConfigError,
         DatabaseUnavailable,
         EmbeddedUnavailable,
+        NotMigrated,
         OSError,
     ) as exc:
         err.print(f"error: audit could not run: {exc}", markup=False, soft_wrap=True)

@@ -34,22 +34,45 @@ def database_name(url: str) -> str:
 
 def with_database(url: str, database: str) -> str:
     """The same server, another database."""
+    check_url(url)
     return conninfo.make_conninfo(url, dbname=database)
 
 
-def connect(url: str, **kwargs: Any) -> psycopg.Connection[Any]:
+SCHEMES = ("postgres", "postgresql")
+
+
+def check_url(url: str) -> None:
+    """A PostgreSQL URL or libpq key=value string, else one line saying what is wrong."""
+    scheme = urlsplit(url).scheme if "://" in url else ""
+    if scheme and scheme not in SCHEMES:
+        raise DatabaseUnavailable(
+            f"bad database URL {redact(url)}: it must start with postgres:// or postgresql://"
+        )
     try:
         conninfo.conninfo_to_dict(url)
     except psycopg.ProgrammingError as exc:
-        raise DatabaseUnavailable(f"bad database URL {redact(url)}: {_first_line(exc)}") from None
+        raise DatabaseUnavailable(f"bad database URL {redact(url)}: {driver_reason(exc)}") from None
+
+
+def connect(url: str, **kwargs: Any) -> psycopg.Connection[Any]:
+    check_url(url)
     try:
         return psycopg.connect(url, connect_timeout=10, **kwargs)
     except psycopg.OperationalError as exc:
         raise DatabaseUnavailable(
-            f"could not connect to {redact(url)}: {_first_line(exc)}"
+            f"could not connect to {redact(url)}: {driver_reason(exc)}"
         ) from None
 
 
-def _first_line(exc: BaseException) -> str:
+def driver_reason(exc: BaseException) -> str:
+    """libpq's reason on one line: "Connection refused", "password authentication failed…".
+
+    libpq says `connection to server at "h", port p failed: <reason>` and may add
+    a tab-indented advice line; the reason comes first, the advice after it.
+    """
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    return lines[-1] if lines else type(exc).__name__
+    if not lines:
+        return type(exc).__name__
+    reason = re.sub(r"^(FATAL|ERROR):\s+", "", lines[0].rsplit(" failed: ", 1)[-1])
+    advice = " ".join(lines[1:])
+    return f"{reason} ({advice[:1].lower()}{advice[1:]})" if advice else reason

@@ -28,6 +28,8 @@ from backend.db.sqlsplit import split_sql
 MIGRATION_NAME = re.compile(r"^(?P<version>\d+)_(?P<name>[A-Za-z0-9_\-]+)\.sql$")
 # One number for every process that migrates: two runs at once take turns.
 ADVISORY_LOCK_KEY = 7_301_202_611
+# How long a `migrate` waits for another one holding the lock before it gives up.
+LOCK_TIMEOUT_SECONDS = 300.0
 
 TRACKING_DDL = """
 create schema if not exists supabase_migrations;
@@ -458,7 +460,12 @@ Progress = Callable[[str], None]
 
 
 def migrate(
-    project: Project, url: str, *, dry_run: bool = False, progress: Progress | None = None
+    project: Project,
+    url: str,
+    *,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+    lock_timeout: float = LOCK_TIMEOUT_SECONDS,
 ) -> MigrateResult:
     """Apply what is pending; see the module's docstring for the order."""
     say = progress or (lambda _msg: None)
@@ -469,7 +476,7 @@ def migrate(
             return MigrateResult([], plan)
         # Session-level advisory lock: a second `migrate` waits here, then
         # re-reads the state and finds nothing left to do.
-        conn.execute("select pg_advisory_lock(%s)", (ADVISORY_LOCK_KEY,))
+        _take_migration_lock(conn, lock_timeout, say)
         try:
             execute_script(conn, TRACKING_DDL, "supabase_migrations tracking tables")
             plan = make_plan(project, conn)
@@ -504,6 +511,24 @@ def migrate(
             return MigrateResult(applied, plan)
         finally:
             conn.execute("select pg_advisory_unlock(%s)", (ADVISORY_LOCK_KEY,))
+
+
+def _take_migration_lock(conn: psycopg.Connection[Any], timeout: float, say: Progress) -> None:
+    """The advisory lock of `migrate`; waiting for it is announced and bounded by `timeout`."""
+    taken = conn.execute("select pg_try_advisory_lock(%s)", (ADVISORY_LOCK_KEY,)).fetchone()
+    if taken and taken[0]:
+        return
+    say(f"waiting up to {timeout:g}s for another `backend db migrate` on this database")
+    conn.execute(sql.SQL("set lock_timeout = {}").format(sql.Literal(f"{round(timeout * 1000)}ms")))
+    try:
+        conn.execute("select pg_advisory_lock(%s)", (ADVISORY_LOCK_KEY,))
+    except psycopg.errors.LockNotAvailable:
+        raise MigrationError(
+            f"gave up after {timeout:g}s waiting for another `backend db migrate` on this"
+            " database; run again once it has finished, or give a longer --lock-timeout"
+        ) from None
+    finally:
+        conn.execute("reset lock_timeout")
 
 
 def status(project: Project, url: str) -> Plan:

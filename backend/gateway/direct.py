@@ -115,7 +115,7 @@ class _Catalog:
                 " in the database",
                 key="function_not_found",
             )
-            error.hint = "check the function's name and parameter names against domain.md"
+            error.hint = "check the function's name and parameter names against docs/domain.md"
             raise error
         return candidates[0]
 

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
 
-from backend.errors import ValidationError
+from backend.errors import COACH_NOT_FOUND_MESSAGE, CoachNotFound, ValidationError
 from backend.gateway.base import Filter, Order, Select, eq
 from backend.models import (
     CalendarRange,
@@ -32,14 +32,22 @@ from backend.services.base import (
 MAX_HISTORY = 1000
 
 
+def _own_row(rows: Any) -> Any:
+    """The caller's one row of a per-coach relation; none means the user is no coach."""
+    if not rows:
+        raise CoachNotFound(COACH_NOT_FOUND_MESSAGE)
+    return rows[0]
+
+
 def profile() -> Operation[Coach]:
     """The caller's own coaches row (RLS leaves exactly one)."""
-    return Operation(Select("coaches", (), limit=1, single=True), lambda r: parse_row(Coach, r))
+    request = Select("coaches", (), limit=1)
+    return Operation(request, lambda rows: parse_row(Coach, _own_row(rows)))
 
 
 def dashboard() -> Operation[CoachDashboard]:
-    request = Select("coach_dashboard", (), limit=1, single=True)
-    return Operation(request, lambda r: parse_row(CoachDashboard, r))
+    request = Select("coach_dashboard", (), limit=1)
+    return Operation(request, lambda rows: parse_row(CoachDashboard, _own_row(rows)))
 
 
 def balances(*, only_owing: bool = False) -> Operation[list[ClientBalance]]:

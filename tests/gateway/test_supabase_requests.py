@@ -261,17 +261,19 @@ def test_record_payment_sends_the_charges_not_an_amount(supabase, svc):
     assert payment.amount_cents == 5000
 
 
-def test_the_dashboard_reads_one_object_of_the_view(supabase, svc):
+def test_the_dashboard_reads_the_callers_one_row_of_the_view(supabase, svc):
     supabase.reply(
         200,
-        {
-            "coach_id": COACH,
-            "active_clients": 2,
-            "outstanding_cents": 5000,
-            "clients_with_balance": 1,
-            "lessons_next_7_days": 0,
-            "revenue_30_days_cents": 0,
-        },
+        [
+            {
+                "coach_id": COACH,
+                "active_clients": 2,
+                "outstanding_cents": 5000,
+                "clients_with_balance": 1,
+                "lessons_next_7_days": 0,
+                "revenue_30_days_cents": 0,
+            }
+        ],
     )
 
     board = svc.reads.dashboard()

@@ -1,4 +1,5 @@
-"""The limits of domain.md, counted alike by Upstash (real scripts, real Redis) and in process."""
+"""The limits of docs/domain.md, counted alike by Upstash (real scripts, real Redis) and in
+process."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The services apply domain.md's rate limits themselves, counted in Redis through Upstash.
+"""The services apply docs/domain.md's rate limits themselves, counted in Redis through Upstash.
 
 The `upstash` fixture is a real Redis behind the Upstash REST protocol, so the
 real limiter (`backend.ratelimit`) runs its real scripts here.
