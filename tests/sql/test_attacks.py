@@ -555,8 +555,8 @@ def test_coach_cannot_request_a_payment_of_another_coachs_rows(pg, coach):
     client = make_client(pg, coach)
     mine = _charge(pg, coach, client)
     request = (
-        "insert into private.payment_requests (payment_id, client_id, participant_ids, method)"
-        " values (%s, %s, %s, 'cash')"
+        "insert into private.payment_requests (client_id, participant_ids, method)"
+        " values (%s, %s, 'cash')"
     )
     audit = _audit_size(pg)
     payments = count(pg, "payments")
@@ -567,19 +567,23 @@ def test_coach_cannot_request_a_payment_of_another_coachs_rows(pg, coach):
         (b_client, [mine]),
     ):
         with raises_sql("CB001", "not_found"), pg.as_coach(coach) as c:
-            c.execute(request, (uuid.uuid4(), client_id, ids))
+            c.execute(request, (client_id, ids))
     with raises_sql("CB012", "not_authenticated"), pg.as_coach(coach) as c:
         c.execute(
             "select set_config('request.jwt.claim.sub', '', true),"
             " set_config('request.jwt.claims', '', true)"
         )
-        c.execute(request, (uuid.uuid4(), b_client, [b_unpaid]))
+        c.execute(request, (b_client, [b_unpaid]))
     with raises_sql("42501"), pg.as_anon() as c:
-        c.execute(request, (uuid.uuid4(), b_client, [b_unpaid]))
-    # an existing payment's id can not be taken over
+        c.execute(request, (b_client, [b_unpaid]))
+    # the payment's id is the database's: a request can not name one
     b_payment = scalar(pg, "select id from payments where coach_id = %s", b.id)
-    with raises_sql("23505"), pg.as_coach(coach) as c:
-        c.execute(request, (b_payment, client, [mine]))
+    with raises_sql("42703"), pg.as_coach(coach) as c:
+        c.execute(
+            "insert into private.payment_requests (payment_id, client_id, participant_ids, method)"
+            " values (%s, %s, %s, 'cash')",
+            (b_payment, client, [mine]),
+        )
     with raises_sql("42501"), pg.as_coach(coach) as c:
         c.execute("select * from private.payment_requests")
     assert count(pg, "payments") == payments
@@ -590,7 +594,7 @@ def test_coach_cannot_request_a_payment_of_another_coachs_rows(pg, coach):
     )
     # with its own ids, it does exactly what record_payment does, and stores no request
     with pg.as_coach(coach) as c:
-        c.execute(request, (uuid.uuid4(), client, [mine]))
+        c.execute(request, (client, [mine]))
     assert pg.admin.execute(
         "select amount_cents, status, credit_cents, stripe_checkout_session_id,"
         " stripe_payment_intent_id from payments where coach_id = %s",
