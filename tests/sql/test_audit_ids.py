@@ -37,9 +37,7 @@ def test_audit_id_carries_its_instant_and_nothing_else(pg: TestDatabase) -> None
         make_client(pg, b)
     make_client(pg, a)
     first, last = _own_ids(pg, a.id)[-2:]
-    occurred = scalar(
-        pg, "select floor(extract(epoch from clock_timestamp()) * 1000)::bigint"
-    )
+    occurred = scalar(pg, "select floor(extract(epoch from clock_timestamp()) * 1000)::bigint")
     assert abs((last.int >> 80) - occurred) < 60_000
     assert (last.int & ((1 << 62) - 1)) != (first.int & ((1 << 62) - 1))  # random tails
     identity = scalar(

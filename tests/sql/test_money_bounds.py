@@ -50,9 +50,7 @@ def test_largest_values_keep_every_cross_coach_read_working(pg: TestDatabase) ->
     assert payment["amount_cents"] == MAX_PAYMENT
     book(pg, other, [make_client(pg, other)], NOW - hours(30), price_cents=MAX_PRICE)
     with pg.as_service() as c:
-        balances = dict(
-            c.execute("select client_id, unpaid_cents from client_balances").fetchall()
-        )
+        balances = dict(c.execute("select client_id, unpaid_cents from client_balances").fetchall())
         dashboard = {
             r[0]: r[1:]
             for r in c.execute(

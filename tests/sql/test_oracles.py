@@ -132,9 +132,11 @@ def answer(pg: TestDatabase, coach: Coach, sql: str, params: dict[str, Any]) -> 
 # answer). %(me)s-style parameters name the attacker's own rows.
 PROBES: list[tuple[str, str, dict[str, str], str]] = [
     ("insert a client with a chosen id",
-     "insert into clients (id, first_name) values (%(target)s, 'X')", {"target": "client"}, "42501"),
+     "insert into clients (id, first_name) values (%(target)s, 'X')",
+     {"target": "client"}, "42501"),
     ("insert a lesson with a chosen id",
-     "insert into lessons (id, start_time, end_time) values (%(target)s, now(), now() + interval '1h')",
+     "insert into lessons (id, start_time, end_time)"
+     " values (%(target)s, now(), now() + interval '1h')",
      {"target": "lesson"}, "42501"),
     ("insert a lesson type with a chosen id",
      "insert into lesson_types (id, name, duration_minutes) values (%(target)s, 'X', 30)",

@@ -115,7 +115,9 @@ def refused(books: Books, sqlstate: str, hint: str | None, sql: str, *params: An
     assert books.snapshot() == before
 
 
-def rpc_refused(books: Books, sqlstate: str, hint: str | None, function: str, **params: Any) -> None:
+def rpc_refused(
+    books: Books, sqlstate: str, hint: str | None, function: str, **params: Any
+) -> None:
     """The coach's RPC call fails with this SQLSTATE (and key) and changes nothing."""
     before = books.snapshot()
     with raises_sql(sqlstate, hint), books.as_coach() as c:
@@ -200,7 +202,7 @@ RULES = [
         lambda b: refused(
             b, "CB004", "capacity_exceeded",
             "update lessons set lesson_type_id = %s where id = %s",
-            b.single, book(b.pg, b.coach, [b.ann, b.bob], NOW + hours(96), lesson_type_id=b.duo)["id"],
+            b.single, _lesson_of_type(b, b.duo, [b.ann, b.bob]),
         ),
     ),
     Rule(
@@ -345,8 +347,12 @@ def _created_lesson_is_scheduled(b: Books) -> None:
     assert lesson["status"] == "scheduled"
 
 
-def _lesson_of_type(b: Books, lesson_type: uuid.UUID) -> uuid.UUID:
-    return uuid.UUID(str(book(b.pg, b.coach, [b.ann], NOW + hours(96), lesson_type_id=lesson_type)["id"]))
+def _lesson_of_type(
+    b: Books, lesson_type: uuid.UUID, clients: list[uuid.UUID] | None = None
+) -> uuid.UUID:
+    """A lesson in four days of that type (Ann's, unless other clients are given)."""
+    lesson = book(b.pg, b.coach, clients or [b.ann], NOW + hours(96), lesson_type_id=lesson_type)
+    return uuid.UUID(str(lesson["id"]))
 
 
 def _lesson_with_paid_charge(b: Books) -> uuid.UUID:
@@ -369,9 +375,10 @@ def _recorded_payment_is_computed(b: Books) -> None:
     assert payment["amount_cents"] == scalar(
         b.pg, "select price_cents from lesson_participants where id = %s", bob_charge
     )
-    assert scalar(
-        b.pg, "select payment_status from lesson_participants where id = %s", bob_charge
-    ) == "paid"
+    assert (
+        scalar(b.pg, "select payment_status from lesson_participants where id = %s", bob_charge)
+        == "paid"
+    )
 
 
 def _cancel_waives(b: Books, *, direct: bool) -> None:
