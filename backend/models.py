@@ -9,7 +9,7 @@ views return, parsed from either gateway: ids are `UUID`, times are aware
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Literal, Self
 from uuid import UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -25,8 +25,10 @@ from pydantic import (
     model_validator,
 )
 
-# The limits of the database's `integer` money and duration columns.
+# The limits of the database's `integer` columns, and its largest price
+# (private.max_price_cents(), in cents).
 INT4_MAX = 2_147_483_647
+MAX_PRICE_CENTS = 100_000_000
 MAX_OCCURRENCES = 104
 
 # The database's text limits (check constraints, 23514), mirrored so that
@@ -47,7 +49,7 @@ OptionalName = Annotated[str, _text(NAME_MAX)] | None
 OptionalLocation = Annotated[str, _text(LOCATION_MAX)] | None
 OptionalNote = Annotated[str, _text(NOTE_MAX)] | None
 OptionalNotes = Annotated[str, _text(NOTES_MAX)] | None
-Cents = Annotated[int, Field(ge=0, le=INT4_MAX)]
+Cents = Annotated[int, Field(ge=0, le=MAX_PRICE_CENTS)]
 DurationMinutes = Annotated[int, Field(ge=1, le=1440)]
 LessonStatus = Literal["scheduled", "completed", "cancelled", "no_show"]
 PaymentStatus = Literal["unpaid", "paid", "waived", "refunded"]
@@ -280,9 +282,20 @@ class RecurringLessonCreate(Input):
     def _bounded(self) -> Self:
         if self.until_date is None and self.occurrences is None:
             raise ValueError("give until_date or occurrences: a series must end")
-        if self.until_date is not None and self.until_date < self.first_start_time.date():
+        if self.until_date is not None and self.until_date < self._earliest_first_date():
             raise ValueError("until_date must not be before the first lesson")
         return self
+
+    def _earliest_first_date(self) -> date:
+        """The first lesson's local date in the series' zone, as the database reads until_date.
+
+        Without a zone the series takes the coach's, unknown here: only a date
+        before the first lesson's date in every zone (UTC offsets reach -12 h)
+        is refused, and the database decides the rest.
+        """
+        if self.timezone is not None:
+            return self.first_start_time.astimezone(ZoneInfo(self.timezone)).date()
+        return (self.first_start_time.astimezone(UTC) - timedelta(hours=12)).date()
 
 
 class Lesson(Result):

@@ -41,9 +41,11 @@ begin
             hint = 'invalid_argument';
     end if;
     v_price := coalesce(p_price_cents, v_type.price_cents, 0);
-    if v_price < 0 then
+    if v_price not between 0 and private.max_price_cents() then
         raise exception using
-            errcode = 'CB002', message = 'p_price_cents can not be negative', hint = 'invalid_argument';
+            errcode = 'CB002',
+            message = pg_catalog.format('p_price_cents must be 0 to %s', private.max_price_cents()),
+            hint = 'invalid_argument';
     end if;
 
     begin

@@ -1,7 +1,9 @@
 -- A series and all of its lessons, or nothing. Each lesson keeps the local
 -- wall-clock time of the first one in the series' time zone (default: the
 -- coach's): the local start is stepped by whole weeks and converted back to
--- an instant per occurrence, so 17:00 stays 17:00 across daylight saving.
+-- an instant per occurrence, so 17:00 stays 17:00 across daylight saving;
+-- each lesson lasts p_duration_minutes of elapsed time. docs/rules.md
+-- gives the calendar rules with examples.
 -- One conflict fails the whole call with 23P01 naming the conflicting time.
 create or replace function public.create_recurring_lessons(
     p_client_ids uuid[],
@@ -73,16 +75,29 @@ begin
             hint = 'invalid_argument';
     end if;
     v_price := coalesce(p_price_cents, v_type.price_cents, 0);
-    if v_price < 0 then
+    if v_price not between 0 and private.max_price_cents() then
         raise exception using
-            errcode = 'CB002', message = 'p_price_cents can not be negative', hint = 'invalid_argument';
+            errcode = 'CB002',
+            message = pg_catalog.format('p_price_cents must be 0 to %s', private.max_price_cents()),
+            hint = 'invalid_argument';
     end if;
 
-    -- The occurrences: local wall-clock time stepped by whole weeks. One
-    -- more than allowed is generated so that a too-long series is detected.
+    -- The occurrences, as RFC 5545 computes them: the first at exactly
+    -- p_first_start_time; the others at its local wall-clock time stepped
+    -- by whole weeks, each resolved by private.local_instant (a repeated
+    -- time takes its first instant, a time in a gap moves forward by the
+    -- gap); p_until_date is inclusive, a local date of the series' zone.
+    -- One more than allowed is generated so that a too-long series is
+    -- detected.
     v_step := case when p_frequency = 'weekly' then interval '7 days' else interval '14 days' end;
     v_local_start := p_first_start_time at time zone v_timezone;
-    select pg_catalog.array_agg((v_local_start + n * v_step) at time zone v_timezone order by n)
+    select pg_catalog.array_agg(
+        case
+            when n = 0 then p_first_start_time
+            else private.local_instant(v_local_start + n * v_step, v_timezone)
+        end
+        order by n
+    )
     into v_starts
     from pg_catalog.generate_series(0, max_occurrences) as n
     where (p_occurrences is null or n < p_occurrences)

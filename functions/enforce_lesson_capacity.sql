@@ -2,7 +2,7 @@
 -- no API role may touch, and counts every participant of the lesson whatever
 -- the caller may see. Safe: a trigger function can not be called directly
 -- and EXECUTE is revoked from every API role; it reads only the lesson of
--- the row that fired it and writes only that lesson's claim row; fixed
+-- the row that fired it (with that row's coach_id) and writes only that lesson's claim row; fixed
 -- search path (pg_catalog, pg_temp) and schema-qualified types.
 create or replace function private.enforce_lesson_capacity()
 returns trigger
@@ -20,7 +20,11 @@ begin
     end if;
 
     -- 1. Lock the lesson: waits for a concurrent writer of this lesson or its type.
-    perform from public.lessons as l where l.id = v_lesson_id for no key update;
+    -- Only a lesson of the row's own coach: another coach's lesson is never
+    -- locked (nor waited for) before the foreign key refuses the row.
+    perform from public.lessons as l
+    where l.id = v_lesson_id and l.coach_id = new.coach_id
+    for no key update;
     if not found then
         return null;
     end if;
@@ -33,7 +37,7 @@ begin
     select lt.max_participants into v_max
     from public.lessons as l
     inner join public.lesson_types as lt on lt.id = l.lesson_type_id and lt.coach_id = l.coach_id
-    where l.id = v_lesson_id;
+    where l.id = v_lesson_id and l.coach_id = new.coach_id;
 
     if v_max is null then
         return null;
@@ -41,7 +45,7 @@ begin
 
     select pg_catalog.count(*) into v_count
     from public.lesson_participants as p
-    where p.lesson_id = v_lesson_id;
+    where p.lesson_id = v_lesson_id and p.coach_id = new.coach_id;
 
     if v_count > v_max then
         raise exception using

@@ -1,8 +1,8 @@
 -- A new charge is unpaid and in no checkout, unless its writer may set the
 -- payment columns anyway (service_role, the owner inside the payment
--- functions): the INSERT grant stays table-wide (PostgREST upserts name
--- every column), and this trigger refuses (42501) what the missing UPDATE
--- privilege on payment_status, payment_id and paid_at refuses on update.
+-- functions). Coaches may not name payment_status, payment_id or paid_at
+-- on an insert at all (column privileges); this trigger keeps the rule for
+-- any role that may insert those columns but not update them (42501).
 create or replace function private.guard_new_charge()
 returns trigger
 language plpgsql

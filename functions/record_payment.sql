@@ -14,7 +14,7 @@ set search_path = pg_catalog, pg_temp
 as $$
 declare
     v_coach_id uuid := private.require_coach_id();
-    v_payment_id uuid := pg_catalog.gen_random_uuid();
+    v_payment_id uuid;
     v_payment public.payments;
 begin
     if p_method is null
@@ -25,8 +25,13 @@ begin
             hint = 'invalid_argument';
     end if;
 
-    insert into private.payment_requests (payment_id, client_id, participant_ids, method, note)
-    values (v_payment_id, p_client_id, p_participant_ids, p_method::public.payment_method, p_note);
+    -- the request's trigger records the payment (its id made by the
+    -- database) and marks the charges paid by it
+    insert into private.payment_requests (client_id, participant_ids, method, note)
+    values (p_client_id, p_participant_ids, p_method::public.payment_method, p_note);
+    select p.payment_id into v_payment_id from public.lesson_participants as p
+    where p.id = any(p_participant_ids) and p.coach_id = v_coach_id
+    limit 1;
 
     select * into v_payment from public.payments as pay
     where pay.id = v_payment_id and pay.coach_id = v_coach_id;

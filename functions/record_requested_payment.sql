@@ -11,8 +11,8 @@
 --     id order;
 --   - the amount is the sum of those charges, computed here; the status is
 --     succeeded, the currency the coach's, no Stripe id and no credit: the
---     caller chooses only the method, the note and the new payment's id (a
---     taken id fails with 23505);
+--     caller chooses only the method and the note; the payment's id is made
+--     here (record_payment reads it from the charges it marks paid);
 --   - fixed search path (pg_catalog, pg_temp) and schema-qualified types, so
 --     no object of the caller (a pg_temp type) is ever resolved.
 create or replace function private.record_requested_payment()
@@ -23,6 +23,7 @@ set search_path = pg_catalog, pg_temp
 as $$
 declare
     v_coach_id pg_catalog.uuid := private.require_coach_id();
+    v_payment_id pg_catalog.uuid := pg_catalog.gen_random_uuid();
     v_amount pg_catalog.int8;
     v_paid_at pg_catalog.timestamptz := pg_catalog.now();
 begin
@@ -32,14 +33,14 @@ begin
         id, coach_id, client_id, amount_cents, currency, method, status, note, paid_at
     )
     select
-        new.payment_id, v_coach_id, new.client_id, v_amount, c.currency, new.method,
+        v_payment_id, v_coach_id, new.client_id, v_amount, c.currency, new.method,
         'succeeded'::public.payment_state, new.note, v_paid_at
     from public.coaches as c
     where c.id = v_coach_id;
 
     update public.lesson_participants as p set
         payment_status = 'paid'::public.payment_status,
-        payment_id = new.payment_id,
+        payment_id = v_payment_id,
         paid_at = v_paid_at
     where p.id = any(new.participant_ids) and p.coach_id = v_coach_id
         and p.client_id = new.client_id;

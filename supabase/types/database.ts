@@ -16,7 +16,7 @@ export type Database = {
           actor_role: string
           coach_id: string | null
           created_at: string
-          id: number
+          id: string
           new_data: Json | null
           occurred_at: string
           old_data: Json | null
@@ -30,7 +30,7 @@ export type Database = {
           actor_role: string
           coach_id?: string | null
           created_at?: string
-          id?: never
+          id?: string
           new_data?: Json | null
           occurred_at?: string
           old_data?: Json | null
@@ -44,7 +44,7 @@ export type Database = {
           actor_role?: string
           coach_id?: string | null
           created_at?: string
-          id?: never
+          id?: string
           new_data?: Json | null
           occurred_at?: string
           old_data?: Json | null

@@ -145,7 +145,8 @@ def test_editing_one_line_of_a_function_changes_that_function_only(
 def test_a_database_migrated_before_functions_existed_upgrades_to_the_same_schema(
     tmp_path: Path, backend_server: Any, empty_db: str
 ) -> None:
-    """History alone defined the functions; adding functions/ must change none of them."""
+    """History alone defined the functions; adding functions/ keeps every one of them
+    (in its current text, which may have moved on since) and changes nothing else."""
     old = copy_project(tmp_path / "old", functions=False)
     migrations.migrate(old, empty_db)
     history_only = schema_snapshot(empty_db)

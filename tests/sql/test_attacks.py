@@ -160,7 +160,7 @@ def test_coach_cannot_upsert_over_another_coachs_charge(pg, coach):
     with raises_sql("42501"), pg.as_coach(coach) as c:
         c.execute(
             "insert into lesson_participants (lesson_id, client_id, price_cents)"
-            " values (%s, %s, 0) on conflict (lesson_id, client_id)"
+            " values (%s, %s, 0) on conflict (lesson_id, client_id, coach_id)"
             " do update set payment_status = 'waived', price_cents = 0",
             (lesson, b_client),
         )
@@ -520,7 +520,7 @@ def test_coach_cannot_insert_a_charge_that_is_already_paid(pg, coach):
         "'unpaid', %(p)s, null",
         "'waived', null, null",
     ):
-        with raises_sql("42501", "payment_columns_protected"), pg.as_coach(coach) as c:
+        with raises_sql("42501"), pg.as_coach(coach) as c:
             c.execute(
                 "insert into lesson_participants (lesson_id, client_id, payment_status,"
                 f" payment_id, paid_at) values (%(l)s, %(c)s, {values})",
@@ -560,8 +560,8 @@ def test_coach_cannot_request_a_payment_of_another_coachs_rows(pg, coach):
     client = make_client(pg, coach)
     mine = _charge(pg, coach, client)
     request = (
-        "insert into private.payment_requests (payment_id, client_id, participant_ids, method)"
-        " values (%s, %s, %s, 'cash')"
+        "insert into private.payment_requests (client_id, participant_ids, method)"
+        " values (%s, %s, 'cash')"
     )
     audit = _audit_size(pg)
     payments = count(pg, "payments")
@@ -572,19 +572,23 @@ def test_coach_cannot_request_a_payment_of_another_coachs_rows(pg, coach):
         (b_client, [mine]),
     ):
         with raises_sql("CB001", "not_found"), pg.as_coach(coach) as c:
-            c.execute(request, (uuid.uuid4(), client_id, ids))
+            c.execute(request, (client_id, ids))
     with raises_sql("CB012", "not_authenticated"), pg.as_coach(coach) as c:
         c.execute(
             "select set_config('request.jwt.claim.sub', '', true),"
             " set_config('request.jwt.claims', '', true)"
         )
-        c.execute(request, (uuid.uuid4(), b_client, [b_unpaid]))
+        c.execute(request, (b_client, [b_unpaid]))
     with raises_sql("42501"), pg.as_anon() as c:
-        c.execute(request, (uuid.uuid4(), b_client, [b_unpaid]))
-    # an existing payment's id can not be taken over
+        c.execute(request, (b_client, [b_unpaid]))
+    # the payment's id is the database's: a request can not name one
     b_payment = scalar(pg, "select id from payments where coach_id = %s", b.id)
-    with raises_sql("23505"), pg.as_coach(coach) as c:
-        c.execute(request, (b_payment, client, [mine]))
+    with raises_sql("42703"), pg.as_coach(coach) as c:
+        c.execute(
+            "insert into private.payment_requests (payment_id, client_id, participant_ids, method)"
+            " values (%s, %s, %s, 'cash')",
+            (b_payment, client, [mine]),
+        )
     with raises_sql("42501"), pg.as_coach(coach) as c:
         c.execute("select * from private.payment_requests")
     assert count(pg, "payments") == payments
@@ -595,7 +599,7 @@ def test_coach_cannot_request_a_payment_of_another_coachs_rows(pg, coach):
     )
     # with its own ids, it does exactly what record_payment does, and stores no request
     with pg.as_coach(coach) as c:
-        c.execute(request, (uuid.uuid4(), client, [mine]))
+        c.execute(request, (client, [mine]))
     assert pg.admin.execute(
         "select amount_cents, status, credit_cents, stripe_checkout_session_id,"
         " stripe_payment_intent_id from payments where coach_id = %s",

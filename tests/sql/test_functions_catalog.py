@@ -19,6 +19,7 @@ DEFINER_FUNCTIONS = {
     "private.write_audit_log()",  # audit_log accepts inserts from its owner only
     # coaches hold no privilege on private.lesson_capacity_claims
     "private.enforce_lesson_capacity()",
+    "private.enforce_type_capacity()",
     # coaches hold no UPDATE on lesson_participants.payment_status
     "private.waive_charges_of_cancelled_lesson()",
     # coaches hold no INSERT on payments: record_payment's write half (a trigger)

@@ -25,6 +25,7 @@ from backend.audit.prover.rules import ISOLATION_FIXTURE_FAILED, ISOLATION_LEAK,
 from backend.audit.prover.shapes import ForeignKey, TableShape
 from backend.audit.prover.statements import (
     delete_row,
+    may_upsert,
     privileges,
     select_row,
     truncate,
@@ -322,7 +323,8 @@ class Matrix:
         proposed = dict(t.b_row)
         if not t.per_user:
             proposed[t.owner_col] = c.a_id
-        rightful = c.b if {"INSERT", "UPDATE"} <= t.granted else AUDITOR
+        may = may_upsert(self.conn, t.shape, t.b_row, t.column, "authenticated")
+        rightful = c.b if may else AUDITOR
         for attacker in (c.a, ANON):
             self.deny(
                 t.table,

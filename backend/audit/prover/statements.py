@@ -52,15 +52,39 @@ def truncate(shape: TableShape) -> sql.Composed:
     return sql.SQL("truncate {} cascade").format(shape.ident)
 
 
-def upsert_row(shape: TableShape, row: dict[str, Any], column: str) -> sql.Composed:
-    """Insert `row`; on a primary key conflict update `column` of the existing row instead."""
-    keep = {
+def upsert_columns(shape: TableShape, row: dict[str, Any]) -> dict[str, Any]:
+    """The columns (with their values) that `upsert_row` inserts."""
+    return {
         c: v
         for c, v in row.items()
         if c in shape.columns
         and (shape.columns[c].writable or c in shape.primary_key)
         and not shape.columns[c].generated
     }
+
+
+def may_upsert(
+    conn: psycopg.Connection[Any], shape: TableShape, row: dict[str, Any], column: str, role: str
+) -> bool:
+    """Whether `role` holds every privilege `upsert_row(shape, row, column)` needs.
+
+    A table may grant INSERT and UPDATE on some columns only (say, never the
+    primary key, which the database makes): then nobody of that role can
+    upsert, the row's owner included.
+    """
+    found = conn.execute(
+        "select pg_catalog.bool_and(pg_catalog.has_column_privilege(%(role)s, %(oid)s::oid, c,"
+        " 'INSERT')) and pg_catalog.has_column_privilege(%(role)s, %(oid)s::oid, %(column)s,"
+        " 'UPDATE') from pg_catalog.unnest(%(columns)s::text[]) as c",
+        {"role": role, "oid": shape.oid, "column": column,
+         "columns": list(upsert_columns(shape, row))},
+    ).fetchone()  # fmt: skip
+    return bool(found and found[0])
+
+
+def upsert_row(shape: TableShape, row: dict[str, Any], column: str) -> sql.Composed:
+    """Insert `row`; on a primary key conflict update `column` of the existing row instead."""
+    keep = upsert_columns(shape, row)
     draft = Draft(shape, keep, None)
     overriding = (
         sql.SQL(" overriding system value")

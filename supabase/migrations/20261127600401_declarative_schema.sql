@@ -33,6 +33,99 @@ begin
 end
 $declarative$;
 
+-- functions/call_function.sql
+-- Calls one function of the exposed schema with named arguments given as a
+-- JSON object, the way PostgREST's POST /rpc/<name> does (json_to_record
+-- with the function's own argument types), and returns its result as a
+-- JSON array: one object per row, or the bare value of a scalar function.
+--
+-- SECURITY INVOKER: the function is called as the caller, with the caller's
+-- EXECUTE privilege and row level security, so this grants nothing the
+-- caller could not do through PostgREST. Identifiers are quoted with %I,
+-- values travel as a bound parameter; the search path is fixed.
+create or replace function private.call_function(p_function text, p_params jsonb)
+returns jsonb
+language plpgsql
+volatile
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    v_params jsonb := coalesce(p_params, '{}'::jsonb);
+    v_oid oid;
+    v_columns text;
+    v_arguments text;
+    v_unknown text;
+    v_result jsonb;
+begin
+    if p_function = 'idempotent_write' then
+        raise exception using
+            errcode = 'CB002',
+            message = 'idempotent_write can not call itself',
+            hint = 'invalid_argument';
+    end if;
+
+    select p.oid into v_oid
+    from pg_catalog.pg_proc as p
+    where p.pronamespace = 'public'::regnamespace and p.proname = p_function and p.prokind = 'f';
+    if v_oid is null or jsonb_typeof(v_params) <> 'object' then
+        raise exception using
+            errcode = '42883',
+            message = format('Could not find the function public.%s in the database', p_function);
+    end if;
+
+    -- The input arguments that were given, with their declared types.
+    select
+        string_agg(format('%I %s', a.name, format_type(a.type, null)), ', ' order by a.ord),
+        string_agg(format('%1$I => a.%1$I', a.name), ', ' order by a.ord)
+    into v_columns, v_arguments
+    from pg_catalog.pg_proc as p
+    cross join lateral unnest(
+        p.proargnames,
+        coalesce(p.proallargtypes, p.proargtypes::oid []),
+        coalesce(p.proargmodes::text [], array_fill('i'::text, array[p.pronargs]))
+    ) with ordinality as a (name, type, mode, ord)
+    where p.oid = v_oid and a.mode in ('i', 'b', 'v') and v_params ? a.name;
+
+    select string_agg(k, ', ') into v_unknown
+    from jsonb_object_keys(v_params) as k
+    where not exists (
+        select from pg_catalog.pg_proc as p
+        cross join lateral unnest(
+            p.proargnames,
+            coalesce(p.proargmodes::text [], array_fill('i'::text, array[p.pronargs]))
+        ) as a (name, mode)
+        where p.oid = v_oid and a.name = k and a.mode in ('i', 'b', 'v')
+    );
+    if v_unknown is not null then
+        raise exception using
+            errcode = '42883',
+            message = format(
+                'Could not find the function public.%s(%s) in the database', p_function, v_unknown
+            );
+    end if;
+
+    if v_columns is null then
+        execute format(
+            'select coalesce(jsonb_agg(to_jsonb(r)), ''[]'') from public.%I() as r', p_function
+        ) into v_result;
+    else
+        execute format(
+            'select coalesce(jsonb_agg(to_jsonb(r)), ''[]'')'
+            ' from jsonb_to_record($1) as a (%s) cross join lateral public.%I(%s) as r',
+            v_columns, p_function, v_arguments
+        ) using v_params into v_result;
+    end if;
+    return v_result;
+end;
+$$;
+
+comment on function private.call_function(text, jsonb) is
+'Call a public function with named JSON arguments as the caller; its rows as a JSON array.';
+
+revoke all on function private.call_function(text, jsonb)
+from public, anon, authenticated, service_role;
+grant execute on function private.call_function(text, jsonb) to authenticated, service_role;
+
 -- functions/cancel_lesson.sql
 -- Cancels a scheduled lesson: unpaid charges are waived (by the trigger
 -- waive_charges_of_cancelled_lesson), paid ones stay paid (a refund is a
@@ -169,7 +262,8 @@ to authenticated, service_role;
 -- functions/create_lesson_with_participants.sql
 -- A lesson with its participants, or nothing: the lesson type (optional)
 -- must be the coach's and active, every client the coach's, the group
--- within the type's capacity (CB004) and the slot free (23P01). Each
+-- within the type's capacity (CB004) and the slot free (23P01, naming the
+-- lesson that holds it). Each
 -- participant owes the lesson's price. Infinite times are refused with
 -- CB002 before the constraints do.
 create or replace function public.create_lesson_with_participants(
@@ -209,26 +303,34 @@ begin
             hint = 'invalid_argument';
     end if;
     v_price := coalesce(p_price_cents, v_type.price_cents, 0);
-    if v_price < 0 then
+    if v_price not between 0 and private.max_price_cents() then
         raise exception using
-            errcode = 'CB002', message = 'p_price_cents can not be negative', hint = 'invalid_argument';
+            errcode = 'CB002',
+            message = pg_catalog.format('p_price_cents must be 0 to %s', private.max_price_cents()),
+            hint = 'invalid_argument';
     end if;
 
-    insert into public.lessons (
-        coach_id, client_id, lesson_type_id, title, start_time, end_time, location, notes, price_cents
-    )
-    values (
-        v_coach_id,
-        case when pg_catalog.cardinality(p_client_ids) = 1 then p_client_ids[1] end,
-        p_lesson_type_id,
-        coalesce(p_title, v_type.name),
-        p_start_time,
-        v_end_time,
-        p_location,
-        p_notes,
-        v_price
-    )
-    returning * into v_lesson;
+    begin
+        insert into public.lessons (
+            coach_id, client_id, lesson_type_id, title, start_time, end_time, location, notes,
+            price_cents
+        )
+        values (
+            v_coach_id,
+            case when pg_catalog.cardinality(p_client_ids) = 1 then p_client_ids[1] end,
+            p_lesson_type_id,
+            coalesce(p_title, v_type.name),
+            p_start_time,
+            v_end_time,
+            p_location,
+            p_notes,
+            v_price
+        )
+        returning * into v_lesson;
+    exception
+        when exclusion_violation then
+            perform private.raise_lesson_overlap(v_coach_id, p_start_time, v_end_time, null);
+    end;
 
     insert into public.lesson_participants (lesson_id, client_id, coach_id, price_cents)
     select v_lesson.id, c.client_id, v_coach_id, v_price
@@ -256,7 +358,9 @@ to authenticated, service_role;
 -- A series and all of its lessons, or nothing. Each lesson keeps the local
 -- wall-clock time of the first one in the series' time zone (default: the
 -- coach's): the local start is stepped by whole weeks and converted back to
--- an instant per occurrence, so 17:00 stays 17:00 across daylight saving.
+-- an instant per occurrence, so 17:00 stays 17:00 across daylight saving;
+-- each lesson lasts p_duration_minutes of elapsed time. docs/rules.md
+-- gives the calendar rules with examples.
 -- One conflict fails the whole call with 23P01 naming the conflicting time.
 create or replace function public.create_recurring_lessons(
     p_client_ids uuid[],
@@ -328,16 +432,29 @@ begin
             hint = 'invalid_argument';
     end if;
     v_price := coalesce(p_price_cents, v_type.price_cents, 0);
-    if v_price < 0 then
+    if v_price not between 0 and private.max_price_cents() then
         raise exception using
-            errcode = 'CB002', message = 'p_price_cents can not be negative', hint = 'invalid_argument';
+            errcode = 'CB002',
+            message = pg_catalog.format('p_price_cents must be 0 to %s', private.max_price_cents()),
+            hint = 'invalid_argument';
     end if;
 
-    -- The occurrences: local wall-clock time stepped by whole weeks. One
-    -- more than allowed is generated so that a too-long series is detected.
+    -- The occurrences, as RFC 5545 computes them: the first at exactly
+    -- p_first_start_time; the others at its local wall-clock time stepped
+    -- by whole weeks, each resolved by private.local_instant (a repeated
+    -- time takes its first instant, a time in a gap moves forward by the
+    -- gap); p_until_date is inclusive, a local date of the series' zone.
+    -- One more than allowed is generated so that a too-long series is
+    -- detected.
     v_step := case when p_frequency = 'weekly' then interval '7 days' else interval '14 days' end;
     v_local_start := p_first_start_time at time zone v_timezone;
-    select pg_catalog.array_agg((v_local_start + n * v_step) at time zone v_timezone order by n)
+    select pg_catalog.array_agg(
+        case
+            when n = 0 then p_first_start_time
+            else private.local_instant(v_local_start + n * v_step, v_timezone)
+        end
+        order by n
+    )
     into v_starts
     from pg_catalog.generate_series(0, max_occurrences) as n
     where (p_occurrences is null or n < p_occurrences)
@@ -505,7 +622,7 @@ to service_role;
 -- no API role may touch, and counts every participant of the lesson whatever
 -- the caller may see. Safe: a trigger function can not be called directly
 -- and EXECUTE is revoked from every API role; it reads only the lesson of
--- the row that fired it and writes only that lesson's claim row; fixed
+-- the row that fired it (with that row's coach_id) and writes only that lesson's claim row; fixed
 -- search path (pg_catalog, pg_temp) and schema-qualified types.
 create or replace function private.enforce_lesson_capacity()
 returns trigger
@@ -523,7 +640,11 @@ begin
     end if;
 
     -- 1. Lock the lesson: waits for a concurrent writer of this lesson or its type.
-    perform from public.lessons as l where l.id = v_lesson_id for no key update;
+    -- Only a lesson of the row's own coach: another coach's lesson is never
+    -- locked (nor waited for) before the foreign key refuses the row.
+    perform from public.lessons as l
+    where l.id = v_lesson_id and l.coach_id = new.coach_id
+    for no key update;
     if not found then
         return null;
     end if;
@@ -536,7 +657,7 @@ begin
     select lt.max_participants into v_max
     from public.lessons as l
     inner join public.lesson_types as lt on lt.id = l.lesson_type_id and lt.coach_id = l.coach_id
-    where l.id = v_lesson_id;
+    where l.id = v_lesson_id and l.coach_id = new.coach_id;
 
     if v_max is null then
         return null;
@@ -544,7 +665,7 @@ begin
 
     select pg_catalog.count(*) into v_count
     from public.lesson_participants as p
-    where p.lesson_id = v_lesson_id;
+    where p.lesson_id = v_lesson_id and p.coach_id = new.coach_id;
 
     if v_count > v_max then
         raise exception using
@@ -560,6 +681,70 @@ comment on function private.enforce_lesson_capacity() is
 'Trigger: refuses a participant past the lesson type''s capacity (CB004) at any isolation.';
 
 revoke all on function private.enforce_lesson_capacity()
+from public, anon, authenticated, service_role;
+
+-- functions/enforce_type_capacity.sql
+-- Capacity from the lesson type's side: lowering max_participants below the
+-- head-count of one of the type's lessons is refused (CB004), as adding a
+-- participant past it is (private.enforce_lesson_capacity). The same
+-- protocol serialises both sides: every lesson of the type is locked and
+-- its capacity claim written before the counts are read, so a concurrent
+-- participant insert either finishes first and is counted, or waits and
+-- then reads the new limit (read committed), or fails with 40001
+-- (repeatable read, serializable).
+--
+-- SECURITY DEFINER because it writes private.lesson_capacity_claims, which
+-- no API role may touch, and counts every participant of those lessons.
+-- Safe: a trigger function can not be called directly and EXECUTE is
+-- revoked from every API role; it reads and locks only the lessons of the
+-- type whose row fired it, filtered by that row's coach_id; fixed search
+-- path (pg_catalog, pg_temp) and schema-qualified types.
+create or replace function private.enforce_type_capacity()
+returns trigger
+language plpgsql
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    v_largest pg_catalog.int8;
+begin
+    perform from public.lessons as l
+    where l.lesson_type_id = new.id and l.coach_id = new.coach_id
+    order by l.id
+    for no key update;
+
+    insert into private.lesson_capacity_claims as cl (lesson_id)
+    select l.id from public.lessons as l
+    where l.lesson_type_id = new.id and l.coach_id = new.coach_id
+    order by l.id
+    on conflict (lesson_id) do update set checks = cl.checks + 1;
+
+    select pg_catalog.max(n.participants) into v_largest
+    from (
+        select pg_catalog.count(*) as participants
+        from public.lesson_participants as p
+        inner join public.lessons as l on p.lesson_id = l.id and p.coach_id = l.coach_id
+        where l.lesson_type_id = new.id and l.coach_id = new.coach_id
+        group by p.lesson_id
+    ) as n;
+
+    if v_largest > new.max_participants then
+        raise exception using
+            errcode = 'CB004',
+            message = pg_catalog.format(
+                'a lesson of this type has %s participants: max_participants can not be %s',
+                v_largest, new.max_participants
+            ),
+            hint = 'capacity_exceeded';
+    end if;
+    return null;
+end;
+$$;
+
+comment on function private.enforce_type_capacity() is
+'Trigger: max_participants can not drop below the head-count of a lesson of the type (CB004).';
+
+revoke all on function private.enforce_type_capacity()
 from public, anon, authenticated, service_role;
 
 -- functions/forbid_tenant_change.sql
@@ -586,6 +771,41 @@ comment on function private.forbid_tenant_change() is
 'Trigger: a row never moves to another coach (its argument names the tenant column).';
 
 revoke all on function private.forbid_tenant_change()
+from public, anon, authenticated, service_role;
+
+-- functions/guard_charge_lesson_status.sql
+-- A participant joins only a scheduled lesson, as update_lesson adds them:
+-- a coach can not add a charge to a completed, cancelled or no-show lesson
+-- with a direct insert (CB008). Server code that may rewrite every charge
+-- (table-wide UPDATE: service_role, the owner importing history) may.
+-- Runs as the caller: a lesson the caller can not see (another coach's) is
+-- not read and not locked, and the tenant-safe foreign key then refuses
+-- the row exactly as it refuses a lesson id that does not exist.
+create or replace function private.guard_charge_lesson_status()
+returns trigger
+language plpgsql
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+    if not pg_catalog.has_table_privilege('public.lesson_participants', 'UPDATE')
+        and exists (
+            select from public.lessons as l
+            where l.id = new.lesson_id and l.coach_id = new.coach_id
+                and l.status <> 'scheduled'::public.lesson_status
+        ) then
+        raise exception using
+            errcode = 'CB008',
+            message = 'participants join a scheduled lesson only',
+            hint = 'lesson_not_editable';
+    end if;
+    return new;
+end;
+$$;
+
+comment on function private.guard_charge_lesson_status() is
+'Trigger: a coach adds participants to a scheduled lesson only (CB008).';
+
+revoke all on function private.guard_charge_lesson_status()
 from public, anon, authenticated, service_role;
 
 -- functions/guard_charge_price.sql
@@ -615,12 +835,74 @@ comment on function private.guard_charge_price() is
 revoke all on function private.guard_charge_price()
 from public, anon, authenticated, service_role;
 
+-- functions/guard_lesson_change.sql
+-- Only a scheduled lesson changes, on every path (the RPC functions, a
+-- direct update through the Supabase client, server code):
+--   - a completed, cancelled or no-show lesson keeps every column, so its
+--     status never goes back (CB008); only its series link may be cleared,
+--     which deleting the series does (foreign key `on delete set null`);
+--   - a lesson leaves `scheduled` once, for `completed`, `cancelled` or
+--     `no_show`; becoming cancelled stamps `cancelled_at` when none is given;
+--   - a new lesson is scheduled, and a lesson gets an active lesson type
+--     only (CB003), as the functions that create lessons require, unless
+--     its writer may rewrite every lesson anyway (service_role and the
+--     owner importing history: table-wide UPDATE, which coaches do not
+--     hold).
+-- Runs as the caller: it reads the row and, through row level security,
+-- the caller's own lesson type, nothing of another coach.
+create or replace function private.guard_lesson_change()
+returns trigger
+language plpgsql
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+    if (tg_op = 'INSERT' or new.lesson_type_id is distinct from old.lesson_type_id)
+        and not pg_catalog.has_table_privilege('public.lessons', 'UPDATE')
+        and exists (
+            select from public.lesson_types as lt
+            where lt.id = new.lesson_type_id and lt.coach_id = new.coach_id and not lt.is_active
+        ) then
+        raise exception using
+            errcode = 'CB003', message = 'the lesson type is not active', hint = 'lesson_type_inactive';
+    end if;
+    if tg_op = 'INSERT' then
+        if new.status <> 'scheduled'::public.lesson_status
+            and not pg_catalog.has_table_privilege('public.lessons', 'UPDATE') then
+            raise exception using
+                errcode = 'CB008',
+                message = 'a new lesson is scheduled: complete_lesson and cancel_lesson change its status',
+                hint = 'lesson_not_editable';
+        end if;
+        return new;
+    end if;
+
+    if old.status <> 'scheduled'::public.lesson_status
+        and pg_catalog.to_jsonb(new) - 'recurring_lesson_id' - 'updated_at'
+        <> pg_catalog.to_jsonb(old) - 'recurring_lesson_id' - 'updated_at' then
+        raise exception using
+            errcode = 'CB008',
+            message = pg_catalog.format('the lesson is %s and can not change', old.status),
+            hint = 'lesson_not_editable';
+    end if;
+    if new.status = 'cancelled'::public.lesson_status and old.status <> new.status then
+        new.cancelled_at := coalesce(new.cancelled_at, pg_catalog.now());
+    end if;
+    return new;
+end;
+$$;
+
+comment on function private.guard_lesson_change() is
+'Trigger: only a scheduled lesson changes, its status leaves scheduled once (CB008).';
+
+revoke all on function private.guard_lesson_change()
+from public, anon, authenticated, service_role;
+
 -- functions/guard_new_charge.sql
 -- A new charge is unpaid and in no checkout, unless its writer may set the
 -- payment columns anyway (service_role, the owner inside the payment
--- functions): the INSERT grant stays table-wide (PostgREST upserts name
--- every column), and this trigger refuses (42501) what the missing UPDATE
--- privilege on payment_status, payment_id and paid_at refuses on update.
+-- functions). Coaches may not name payment_status, payment_id or paid_at
+-- on an insert at all (column privileges); this trigger keeps the rule for
+-- any role that may insert those columns but not update them (42501).
 create or replace function private.guard_new_charge()
 returns trigger
 language plpgsql
@@ -758,6 +1040,102 @@ comment on function private.handle_new_user() is
 revoke all on function private.handle_new_user()
 from public, anon, authenticated, service_role;
 
+-- functions/idempotent_write.sql
+-- One write, done at most once per idempotency key (see private.idempotency_keys).
+--
+-- p_write describes the write as PostgREST would receive it:
+--   {"rpc": "<function>", "params": {...}}
+--   {"insert": "<table>", "values": {...}}
+--   {"update": "<table>", "values": {...}, "filters": [...]}
+--   {"delete": "<table>", "filters": [...]}
+-- and the answer is what the write returned, as a JSON array of rows (or of
+-- the values of a scalar function).
+--
+-- In one transaction: claim the key (a concurrent request with the same key
+-- waits here for the first to finish), run the write, store its result. A
+-- key already stored answers with the stored result when its fingerprint
+-- (the whole p_write) matches, else CB014; nothing is written again. A write
+-- that fails rolls its claim back with it, so the key stays free.
+--
+-- SECURITY INVOKER: the write runs as the caller (privileges, row level
+-- security, triggers), and the key is stored as the caller, whose policy
+-- lets it see only its own keys. The search path is fixed.
+create or replace function public.idempotent_write(p_key text, p_write jsonb)
+returns jsonb
+language plpgsql
+volatile
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    v_owner text := case when current_user = 'service_role' then 'service_role'
+        else (select auth.uid())::text end;
+    v_fingerprint text := md5(coalesce(p_write, 'null'::jsonb)::text);
+    v_stored private.idempotency_keys;
+    v_result jsonb;
+begin
+    if v_owner is null then
+        raise exception using
+            errcode = 'CB012',
+            message = 'an idempotent write needs a signed-in user',
+            hint = 'not_authenticated';
+    end if;
+    if p_key is null or char_length(p_key) not between 1 and 255 then
+        raise exception using
+            errcode = 'CB002',
+            message = 'an idempotency key has 1 to 255 characters',
+            hint = 'invalid_argument';
+    end if;
+
+    -- A key older than the retention period is forgotten, then claimed anew.
+    delete from private.idempotency_keys as k
+    where k.owner = v_owner and k.key = p_key and k.created_at < now() - interval '24 hours';
+
+    insert into private.idempotency_keys (owner, key, fingerprint)
+    values (v_owner, p_key, v_fingerprint)
+    on conflict (owner, key) do nothing;
+
+    if not found then
+        select * into v_stored from private.idempotency_keys as k
+        where k.owner = v_owner and k.key = p_key;
+        if v_stored.fingerprint is distinct from v_fingerprint then
+            raise exception using
+                errcode = 'CB014',
+                message = 'this idempotency key was used for a different request',
+                hint = 'idempotency_mismatch';
+        end if;
+        return v_stored.result;
+    end if;
+
+    v_result := case
+        when p_write ? 'rpc' then private.call_function(p_write ->> 'rpc', p_write -> 'params')
+        when p_write ? 'insert' then
+            private.write_rows('insert', p_write ->> 'insert', p_write -> 'values', null)
+        when p_write ? 'update' then private.write_rows(
+            'update', p_write ->> 'update', p_write -> 'values', p_write -> 'filters'
+        )
+        when p_write ? 'delete' then
+            private.write_rows('delete', p_write ->> 'delete', null, p_write -> 'filters')
+    end;
+    if v_result is null then
+        raise exception using
+            errcode = 'CB002',
+            message = 'p_write names no rpc, insert, update or delete',
+            hint = 'invalid_argument';
+    end if;
+
+    update private.idempotency_keys as k set result = v_result
+    where k.owner = v_owner and k.key = p_key;
+    return v_result;
+end;
+$$;
+
+comment on function public.idempotent_write(text, jsonb) is
+'Run one write at most once per idempotency key of the caller; a retry gets the first result.';
+
+revoke all on function public.idempotent_write(text, jsonb)
+from public, anon, authenticated, service_role;
+grant execute on function public.idempotent_write(text, jsonb) to authenticated, service_role;
+
 -- functions/is_billable.sql
 -- The billing rule, in one place: a participant's charge is billable when its
 -- lesson is completed or a no-show, or is still scheduled and has ended.
@@ -810,6 +1188,48 @@ comment on function private.is_time_zone(text) is
 revoke all on function private.is_time_zone(text)
 from public, anon, authenticated, service_role;
 grant execute on function private.is_time_zone(text)
+to authenticated, service_role;
+
+-- functions/local_instant.sql
+-- The instant of a local wall-clock time in a time zone, as RFC 5545 (the
+-- iCalendar standard calendar software follows) resolves it:
+--   - a time that happens twice (the hour repeated when clocks fall back)
+--     is its first instant, the one before the change;
+--   - a time that does not happen (the gap when clocks spring forward) is
+--     moved forward by the length of the gap.
+-- PostgreSQL's `timestamp at time zone` already moves gap times forward but
+-- takes the second instant of a repeated time, so the offsets in force a
+-- day before and a day after are tried as well and the earliest instant
+-- that reads back as the same local time wins.
+create or replace function private.local_instant(p_local timestamp, p_zone text)
+returns timestamptz
+language sql
+stable
+parallel safe
+set search_path = pg_catalog, pg_temp
+as $$
+    select coalesce(pg_catalog.min(c.instant), pg_catalog.min(pg.instant))
+    from (select p_local at time zone p_zone as instant) as pg
+    cross join lateral (
+        values (pg.instant - interval '1 day'), (pg.instant), (pg.instant + interval '1 day')
+    ) as probe (at_instant)
+    cross join lateral (
+        select (
+            p_local - ((probe.at_instant at time zone p_zone) - (probe.at_instant at time zone 'UTC'))
+        ) at time zone 'UTC' as candidate
+    ) as offset_applied
+    left join lateral (
+        select offset_applied.candidate as instant
+        where (offset_applied.candidate at time zone p_zone) = p_local
+    ) as c on true
+$$;
+
+comment on function private.local_instant(timestamp, text) is
+'The RFC 5545 instant of a local time: first instant of a repeated time, gap times moved forward.';
+
+revoke all on function private.local_instant(timestamp, text)
+from public, anon, authenticated, service_role;
+grant execute on function private.local_instant(timestamp, text)
 to authenticated, service_role;
 
 -- functions/lock_payable_charges.sql
@@ -926,6 +1346,54 @@ from public, anon, authenticated, service_role;
 grant execute on function private.lock_scheduled_lesson(uuid, uuid)
 to authenticated, service_role;
 
+-- functions/max_payment_cents.sql
+-- The largest payment, in cents of any currency: 100,000,000.00
+-- (10,000,000,000 cents, a hundred charges at the largest price). Checked
+-- on payments.amount_cents and payments.credit_cents, whoever writes them:
+-- record_payment, a Stripe settlement, server code. A larger sum is paid
+-- in several payments.
+create or replace function private.max_payment_cents()
+returns bigint
+language sql
+immutable
+parallel safe
+set search_path = pg_catalog, pg_temp
+as $$
+    select 10000000000::bigint
+$$;
+
+comment on function private.max_payment_cents() is
+'The largest payment, in cents: 10,000,000,000.';
+
+revoke all on function private.max_payment_cents()
+from public, anon, authenticated, service_role;
+grant execute on function private.max_payment_cents()
+to authenticated, service_role;
+
+-- functions/max_price_cents.sql
+-- The largest price, in cents of any currency: 1,000,000.00 (100,000,000
+-- cents). Every price column (lesson_types, lessons, lesson_participants)
+-- is checked against it, and the RPC functions refuse a larger
+-- p_price_cents (CB002). Bounded prices and payments keep every sum of the
+-- views far inside bigint: docs/rules.md shows the arithmetic.
+create or replace function private.max_price_cents()
+returns bigint
+language sql
+immutable
+parallel safe
+set search_path = pg_catalog, pg_temp
+as $$
+    select 100000000::bigint
+$$;
+
+comment on function private.max_price_cents() is
+'The largest price of a lesson or a charge, in cents: 100,000,000.';
+
+revoke all on function private.max_price_cents()
+from public, anon, authenticated, service_role;
+grant execute on function private.max_price_cents()
+to authenticated, service_role;
+
 -- functions/participant_price_from_lesson.sql
 -- A participant added without a price owes the lesson's price, however it
 -- is added. Runs as the caller: a lesson it can not see gives price 0, and
@@ -955,6 +1423,68 @@ comment on function private.participant_price_from_lesson() is
 revoke all on function private.participant_price_from_lesson()
 from public, anon, authenticated, service_role;
 
+-- functions/raise_lesson_overlap.sql
+-- The exclusion constraint lessons_no_overlap says only that a slot is
+-- taken; a coach wants to know by which lesson. Called from the handler of
+-- that violation: names the first other lesson of the coach, not cancelled,
+-- that overlaps [p_start, p_end), with its title and time in the coach's
+-- time zone, and keeps SQLSTATE 23P01 and the key lesson_overlap. A lesson
+-- the caller can not see yet (a concurrent booking not yet committed) leaves
+-- the constraint's own words. Security invoker: it reads only what row level
+-- security shows the caller, its own lessons.
+create or replace function private.raise_lesson_overlap(
+    p_coach_id uuid, p_start timestamptz, p_end timestamptz, p_lesson_id uuid
+)
+returns void
+language plpgsql
+stable
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    v_other public.lessons;
+    v_timezone text;
+begin
+    select * into v_other
+    from public.lessons as l
+    where l.coach_id = p_coach_id
+        and l.status <> 'cancelled'
+        and l.id is distinct from p_lesson_id
+        and pg_catalog.tstzrange(l.start_time, l.end_time) && pg_catalog.tstzrange(p_start, p_end)
+    order by l.start_time, l.id
+    limit 1;
+    if v_other.id is null then
+        raise exception using
+            errcode = '23P01',
+            message = 'the lesson overlaps another lesson',
+            constraint = 'lessons_no_overlap',
+            hint = 'lesson_overlap';
+    end if;
+
+    select c.timezone into v_timezone from public.coaches as c where c.id = p_coach_id;
+    v_timezone := coalesce(v_timezone, 'UTC');
+    raise exception using
+        errcode = '23P01',
+        message = pg_catalog.format(
+            'the lesson overlaps %s of %s to %s %s',
+            coalesce('"' || v_other.title || '"', 'another lesson'),
+            pg_catalog.to_char(v_other.start_time at time zone v_timezone, 'YYYY-MM-DD HH24:MI'),
+            pg_catalog.to_char(v_other.end_time at time zone v_timezone, 'HH24:MI'),
+            v_timezone
+        ),
+        detail = pg_catalog.format('overlapped lesson: %s', v_other.id),
+        constraint = 'lessons_no_overlap',
+        hint = 'lesson_overlap';
+end;
+$$;
+
+comment on function private.raise_lesson_overlap(uuid, timestamptz, timestamptz, uuid) is
+'Raises 23P01 lesson_overlap naming the coach''s lesson that overlaps a time range.';
+
+revoke all on function private.raise_lesson_overlap(uuid, timestamptz, timestamptz, uuid)
+from public, anon, authenticated, service_role;
+grant execute on function private.raise_lesson_overlap(uuid, timestamptz, timestamptz, uuid)
+to authenticated, service_role;
+
 -- functions/record_payment.sql
 -- A coach records money received (cash, card, transfer…): one succeeded
 -- payment for the sum of the given charges, which become paid. Every
@@ -972,7 +1502,7 @@ set search_path = pg_catalog, pg_temp
 as $$
 declare
     v_coach_id uuid := private.require_coach_id();
-    v_payment_id uuid := pg_catalog.gen_random_uuid();
+    v_payment_id uuid;
     v_payment public.payments;
 begin
     if p_method is null
@@ -983,8 +1513,13 @@ begin
             hint = 'invalid_argument';
     end if;
 
-    insert into private.payment_requests (payment_id, client_id, participant_ids, method, note)
-    values (v_payment_id, p_client_id, p_participant_ids, p_method::public.payment_method, p_note);
+    -- the request's trigger records the payment (its id made by the
+    -- database) and marks the charges paid by it
+    insert into private.payment_requests (client_id, participant_ids, method, note)
+    values (p_client_id, p_participant_ids, p_method::public.payment_method, p_note);
+    select p.payment_id into v_payment_id from public.lesson_participants as p
+    where p.id = any(p_participant_ids) and p.coach_id = v_coach_id
+    limit 1;
 
     select * into v_payment from public.payments as pay
     where pay.id = v_payment_id and pay.coach_id = v_coach_id;
@@ -1014,8 +1549,8 @@ to authenticated, service_role;
 --     id order;
 --   - the amount is the sum of those charges, computed here; the status is
 --     succeeded, the currency the coach's, no Stripe id and no credit: the
---     caller chooses only the method, the note and the new payment's id (a
---     taken id fails with 23505);
+--     caller chooses only the method and the note; the payment's id is made
+--     here (record_payment reads it from the charges it marks paid);
 --   - fixed search path (pg_catalog, pg_temp) and schema-qualified types, so
 --     no object of the caller (a pg_temp type) is ever resolved.
 create or replace function private.record_requested_payment()
@@ -1026,6 +1561,7 @@ set search_path = pg_catalog, pg_temp
 as $$
 declare
     v_coach_id pg_catalog.uuid := private.require_coach_id();
+    v_payment_id pg_catalog.uuid := pg_catalog.gen_random_uuid();
     v_amount pg_catalog.int8;
     v_paid_at pg_catalog.timestamptz := pg_catalog.now();
 begin
@@ -1035,14 +1571,14 @@ begin
         id, coach_id, client_id, amount_cents, currency, method, status, note, paid_at
     )
     select
-        new.payment_id, v_coach_id, new.client_id, v_amount, c.currency, new.method,
+        v_payment_id, v_coach_id, new.client_id, v_amount, c.currency, new.method,
         'succeeded'::public.payment_state, new.note, v_paid_at
     from public.coaches as c
     where c.id = v_coach_id;
 
     update public.lesson_participants as p set
         payment_status = 'paid'::public.payment_status,
-        payment_id = new.payment_id,
+        payment_id = v_payment_id,
         paid_at = v_paid_at
     where p.id = any(new.participant_ids) and p.coach_id = v_coach_id
         and p.client_id = new.client_id;
@@ -1390,11 +1926,47 @@ from public, anon, authenticated, service_role;
 grant execute on function public.settle_stripe_checkout(text, text, text, bigint)
 to service_role;
 
+-- functions/time_ordered_uuid.sql
+-- A time-ordered UUID (RFC 9562 version 7): 48 bits of Unix milliseconds,
+-- 12 bits of sub-millisecond fraction, 62 random bits. Ids made this way
+-- sort by time and reveal nothing else: unlike a shared sequence, the gap
+-- between two of a coach's ids does not count other coaches' rows.
+-- PostgreSQL 18 has uuidv7(); this works on every supported major.
+create or replace function private.time_ordered_uuid(p_at timestamptz)
+returns uuid
+language plpgsql
+volatile
+parallel safe
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    v_micros pg_catalog.int8 := pg_catalog.floor(extract(epoch from p_at) * 1000000);
+    v_fraction pg_catalog.int4 := ((v_micros % 1000) * 4096 / 1000)::pg_catalog.int4;
+    v_bytes pg_catalog.bytea := pg_catalog.uuid_send(pg_catalog.gen_random_uuid());
+begin
+    v_bytes := pg_catalog.overlay(
+        v_bytes, pg_catalog.substr(pg_catalog.int8send(v_micros / 1000), 3, 6), 1, 6
+    );
+    -- version 7 in the high nibble, then the fraction; the variant bits of
+    -- byte 8 are already those of gen_random_uuid()
+    v_bytes := pg_catalog.set_byte(v_bytes, 6, 112 | (v_fraction >> 8));
+    v_bytes := pg_catalog.set_byte(v_bytes, 7, v_fraction & 255);
+    return pg_catalog.encode(v_bytes, 'hex')::pg_catalog.uuid;
+end;
+$$;
+
+comment on function private.time_ordered_uuid(timestamptz) is
+'A version 7 UUID for the given instant: time-ordered, otherwise random.';
+
+revoke all on function private.time_ordered_uuid(timestamptz)
+from public, anon, authenticated, service_role;
+
 -- functions/update_lesson.sql
 -- Changes a scheduled lesson. A null parameter leaves its field as it is;
 -- a new start without a new end keeps the lesson's duration. A client list
 -- replaces the participants: new clients get a charge at the lesson's
--- price, removed ones lose theirs, unless it is paid (CB009).
+-- price, removed ones lose theirs, unless it is paid (CB009). A new time
+-- that overlaps another lesson is 23P01, naming that lesson.
 create or replace function public.update_lesson(
     p_lesson_id uuid,
     p_start_time timestamptz default null,
@@ -1452,18 +2024,23 @@ begin
         );
     end if;
 
-    update public.lessons as l set
-        start_time = v_start,
-        end_time = v_end,
-        title = coalesce(p_title, l.title),
-        location = coalesce(p_location, l.location),
-        notes = coalesce(p_notes, l.notes),
-        client_id = case
-            when p_client_ids is null then l.client_id
-            when pg_catalog.cardinality(p_client_ids) = 1 then p_client_ids[1]
-        end
-    where l.id = v_lesson.id and l.coach_id = v_coach_id
-    returning * into v_lesson;
+    begin
+        update public.lessons as l set
+            start_time = v_start,
+            end_time = v_end,
+            title = coalesce(p_title, l.title),
+            location = coalesce(p_location, l.location),
+            notes = coalesce(p_notes, l.notes),
+            client_id = case
+                when p_client_ids is null then l.client_id
+                when pg_catalog.cardinality(p_client_ids) = 1 then p_client_ids[1]
+            end
+        where l.id = v_lesson.id and l.coach_id = v_coach_id
+        returning * into v_lesson;
+    exception
+        when exclusion_violation then
+            perform private.raise_lesson_overlap(v_coach_id, v_start, v_end, v_lesson.id);
+    end;
 
     return v_lesson;
 end;
@@ -1592,6 +2169,127 @@ comment on function private.write_audit_log() is
 
 revoke all on function private.write_audit_log()
 from public, anon, authenticated, service_role;
+
+-- functions/write_rows.sql
+-- Inserts, updates or deletes rows of one table of the exposed schema, the
+-- way PostgREST's POST, PATCH and DELETE do, and returns the rows written as
+-- a JSON array (PostgREST's `Prefer: return=representation`). Values are
+-- read with jsonb_populate_record, so each one takes its column's type; a
+-- filter is {"column", "op", "value"} with PostgREST's operators eq, neq,
+-- gt, gte, lt, lte, in (a JSON array) and is (null, true or false).
+--
+-- SECURITY INVOKER: the write runs as the caller, with the caller's table
+-- privileges, row level security and triggers, so this grants nothing the
+-- caller could not do through PostgREST. Identifiers are quoted with %I,
+-- operators come from a fixed list, values travel as bound parameters; the
+-- search path is fixed.
+create or replace function private.write_rows(
+    p_kind text, p_table text, p_values jsonb, p_filters jsonb
+)
+returns jsonb
+language plpgsql
+volatile
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    v_values jsonb := coalesce(p_values, '{}'::jsonb);
+    v_filters jsonb := coalesce(p_filters, '[]'::jsonb);
+    v_columns text;
+    v_selected text;
+    v_where text := '';
+    v_filter jsonb;
+    v_index bigint;
+    v_column text;
+    v_value text;
+    v_condition text;
+    v_statement text;
+    v_result jsonb;
+begin
+    if to_regclass(format('public.%I', p_table)) is null then
+        raise exception using
+            errcode = '42P01',
+            message = format('relation "public.%s" does not exist', p_table);
+    end if;
+    if jsonb_typeof(v_values) <> 'object' or jsonb_typeof(v_filters) <> 'array'
+        or (p_kind in ('insert', 'update') and v_values = '{}'::jsonb) then
+        raise exception using
+            errcode = 'CB002',
+            message = 'a write needs an object of values and an array of filters',
+            hint = 'invalid_argument';
+    end if;
+
+    select string_agg(format('%I', k), ', ' order by k), string_agg(format('v.%I', k), ', ' order by k)
+    into v_columns, v_selected
+    from jsonb_object_keys(v_values) as k;
+
+    for v_filter, v_index in
+        select f.value, f.ordinality - 1 from jsonb_array_elements(v_filters) with ordinality as f
+    loop
+        v_column := v_filter ->> 'column';
+        -- The filter's value as the column's type, read from the second parameter.
+        v_value := format(
+            '(jsonb_populate_record(null::public.%1$I, jsonb_build_object(%2$L, $2 -> %3$s -> ''value''))).%4$I',
+            p_table, v_column, v_index, v_column
+        );
+        v_condition := case v_filter ->> 'op'
+            when 'eq' then format('t.%I = %s', v_column, v_value)
+            when 'neq' then format('t.%I <> %s', v_column, v_value)
+            when 'gt' then format('t.%I > %s', v_column, v_value)
+            when 'gte' then format('t.%I >= %s', v_column, v_value)
+            when 'lt' then format('t.%I < %s', v_column, v_value)
+            when 'lte' then format('t.%I <= %s', v_column, v_value)
+            when 'in' then format(
+                't.%1$I = any(array(select (jsonb_populate_record(null::public.%2$I,'
+                ' jsonb_build_object(%3$L, e))).%1$I from jsonb_array_elements($2 -> %4$s -> ''value'') as e))',
+                v_column, p_table, v_column, v_index
+            )
+            when 'is' then 't.' || quote_ident(v_column) || ' is ' || case v_filter -> 'value'
+                when 'null' then 'null' when 'true' then 'true' when 'false' then 'false' end
+        end;
+        if v_column is null or v_condition is null then
+            raise exception using
+                errcode = 'CB002',
+                message = format('unknown filter %s', v_filter),
+                hint = 'invalid_argument';
+        end if;
+        v_where := v_where || case when v_where = '' then ' where ' else ' and ' end || v_condition;
+    end loop;
+
+    v_statement := case p_kind
+        when 'insert' then format(
+            'insert into public.%1$I as t (%2$s) select %3$s'
+            ' from jsonb_populate_record(null::public.%1$I, $1) as v returning t',
+            p_table, v_columns, v_selected
+        )
+        when 'update' then format(
+            'update public.%1$I as t set (%2$s) = (select %3$s'
+            ' from jsonb_populate_record(null::public.%1$I, $1) as v)%4$s returning t',
+            p_table, v_columns, v_selected, v_where
+        )
+        when 'delete' then format('delete from public.%I as t%s returning t', p_table, v_where)
+    end;
+    if v_statement is null then
+        raise exception using
+            errcode = 'CB002',
+            message = format('unknown write %L: insert, update or delete', p_kind),
+            hint = 'invalid_argument';
+    end if;
+
+    execute format(
+        'with written as (%s) select coalesce(jsonb_agg(to_jsonb(written.t)), ''[]'') from written',
+        v_statement
+    ) using v_values, v_filters into v_result;
+    return v_result;
+end;
+$$;
+
+comment on function private.write_rows(text, text, jsonb, jsonb) is
+'Insert, update or delete rows of a public table as the caller; the rows written as a JSON array.';
+
+revoke all on function private.write_rows(text, text, jsonb, jsonb)
+from public, anon, authenticated, service_role;
+grant execute on function private.write_rows(text, text, jsonb, jsonb)
+to authenticated, service_role;
 
 -- functions/: drop what no file defines
 do $declarative$
@@ -1807,6 +2505,20 @@ create policy coaches_update_own on public.coaches
 for update to authenticated
 using (id = (select auth.uid()))
 with check (id = (select auth.uid()));
+
+-- policies/idempotency_keys.sql
+-- Who can see an idempotency key: the user it belongs to. The table is in
+-- `private` (not exposed by PostgREST) and reached only through
+-- public.idempotent_write, which runs as the caller; this policy keeps one
+-- user from reading or claiming another's keys even so. service_role
+-- bypasses row level security and uses the owner 'service_role'.
+alter table private.idempotency_keys enable row level security;
+
+drop policy if exists idempotency_keys_own on private.idempotency_keys;
+create policy idempotency_keys_own on private.idempotency_keys
+for all to authenticated
+using (owner = (select auth.uid())::text)
+with check (owner = (select auth.uid())::text);
 
 -- policies/lesson_participants.sql
 -- Who can see a participant (a client's charge for a lesson): the coach of
