@@ -71,6 +71,12 @@ def _victim(pg: TestDatabase) -> Victim:
             " p_occurrences => 2, p_timezone => 'UTC')",
             ([client], NOW + hours(24 * 20)),
         ).fetchone()[0]
+    # A key of the victim's own, as idempotent_write leaves it.
+    pg.admin.execute(
+        "insert into private.idempotency_keys (owner, key, fingerprint)"
+        " values (%s, 'victim-key', 'f')",
+        (str(coach.id),),
+    )
     return Victim(
         coach, client, client_in_lesson, client_pending, lesson_type, "Group", lesson["id"],
         charge, series, payment,
@@ -84,7 +90,7 @@ def victim(pg: TestDatabase) -> Iterator[Victim]:
     session = Session(pg, victim.coach.principal)
     try:
         for table in ("clients", "lesson_types", "recurring_lessons", "lessons",
-                      "lesson_participants", "payments"):  # fmt: skip
+                      "lesson_participants", "payments", "private.idempotency_keys"):  # fmt: skip
             session.conn.execute(f"select from {table} for update")
         session.conn.execute(
             "insert into lesson_participants (lesson_id, client_id) values (%s, %s)",
@@ -215,6 +221,15 @@ PROBES: list[tuple[str, str, dict[str, str], str]] = [
     ("request a payment of another coach's charge",
      "insert into private.payment_requests (client_id, participant_ids, method)"
      " values (%(my_client)s, array[%(charge)s]::uuid[], 'cash')", {"charge": "charge"}, "CB001"),
+    ("claim another coach's idempotency key",
+     "insert into private.idempotency_keys (owner, key, fingerprint)"
+     " values (%(target)s::text, 'victim-key', 'f')", {"target": "coach_id"}, "42501"),
+    ("overwrite another coach's idempotency key",
+     "update private.idempotency_keys set result = null where owner = %(target)s::text",
+     {"target": "coach_id"}, "ok"),
+    ("forget another coach's idempotency keys",
+     "delete from private.idempotency_keys where owner = %(target)s::text",
+     {"target": "coach_id"}, "ok"),
 ]  # fmt: skip
 
 
