@@ -18,7 +18,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from backend.audit.catalog import Catalog, Relation
+from backend.audit.catalog import Catalog, Relation, named_table
 from backend.audit.prover.fixtures import AUTH_USERS, FixtureError, Fixtures
 from backend.audit.prover.probe import Actor, Case, Outcome, Prober
 from backend.audit.prover.rules import ISOLATION_FIXTURE_FAILED, ISOLATION_LEAK, ISOLATION_UNPROVEN
@@ -83,6 +83,29 @@ class Target:
             and fixtures.owner_column(fk.parent)
             and any(c != self.owner_col for c in fk.columns)
         ]
+
+    def loose_keys(self, fixtures: Fixtures, owned: list[str]) -> list[ForeignKey]:
+        """Id columns no foreign key holds, as the key they should have been (client_id -> clients).
+
+        Only those of the parent's key type: the probe writes the victim's id into them.
+        """
+        held = {c for fk in self.shape.foreign_keys for c in fk.columns}
+        keys = []
+        for column in self.shape.columns.values():
+            if column.name in held or column.name in (self.owner_col, *self.shape.primary_key):
+                continue
+            parent = named_table(column.name, owned)
+            if parent is None or not column.writable:
+                continue
+            parent_key = fixtures.shape(parent).primary_key
+            if len(parent_key) != 1 or fixtures.shape(parent).columns[parent_key[0]].type != (
+                column.type
+            ):
+                continue
+            keys.append(
+                ForeignKey(f"{column.name}, no foreign key", (column.name,), parent, parent_key)
+            )
+        return keys
 
     def pointing_at(self, fk: ForeignKey, parent: Row) -> Row:
         """The values that make a row's foreign key `fk` point at `parent`."""
@@ -191,7 +214,7 @@ class Matrix:
         )
         self.reads(t)
         self.isolated(functools.partial(self.inserts, t))
-        for fk in t.owned_parents(self.fx):
+        for fk in self.parents_to_attack(t):
             self.isolated(functools.partial(self.insert_pointing_at_victim, t, fk))
         if relation.table_class is not None and relation.table_class.kind == "tenant-append-only":
             self.append_only(t)
@@ -202,6 +225,11 @@ class Matrix:
             self.isolated(functools.partial(self.without_where, t))
         for attacker in (c.a, ANON):
             self.deny(table, "truncate", "truncate the table", attacker, truncate(shape))
+
+    def parents_to_attack(self, t: Target) -> list[ForeignKey]:
+        """The foreign keys to owned tables, and the id columns that lack one."""
+        owned = [r.qualified for r in self.catalog.tables if r.table_class and r.table_class.owned]
+        return [*t.owned_parents(self.fx), *t.loose_keys(self.fx, owned)]
 
     def reads(self, t: Target) -> None:
         c = self.cast
@@ -279,7 +307,7 @@ class Matrix:
             t.rightful("UPDATE", c.a),
             own_update,
         )
-        for fk in t.owned_parents(self.fx):
+        for fk in self.parents_to_attack(t):
             changes = t.pointing_at(fk, self.fx.base(fk.parent, c.b_id))
             statement = sql.SQL("update {} set {} where {}").format(
                 t.shape.ident,

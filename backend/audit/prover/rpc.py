@@ -23,7 +23,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from backend.audit.catalog import Catalog
+from backend.audit.catalog import Catalog, id_table
 from backend.audit.prover.fixtures import Fixtures
 from backend.audit.prover.matrix import ANON, Cast
 from backend.audit.prover.probe import Actor, Outcome, Prober
@@ -143,25 +143,6 @@ def discover(conn: psycopg.Connection[Any], catalog: Catalog) -> list[Function]:
     return found
 
 
-def id_table(param: str, tables: list[str]) -> str | None:
-    """The table whose ids a parameter takes, by name: p_client_ids -> clients."""
-    stem = param.lower().lstrip("_").removeprefix("p_")
-    for suffix in ("_ids", "_id"):
-        if stem.endswith(suffix):
-            stem = stem.removesuffix(suffix)
-            break
-    else:
-        return None
-    words = stem.split("_")
-    for start in range(len(words)):
-        s = "_".join(words[start:])
-        for table in tables:
-            name = table.rpartition(".")[2]
-            if name in (s, f"{s}s", f"{s}es") or name.endswith((f"_{s}s", f"_{s}es")):
-                return table
-    return None
-
-
 class RpcProof:
     def __init__(
         self,
@@ -178,7 +159,11 @@ class RpcProof:
         self.prober = prober
         self.cast = cast
         self.progress = progress
-        self.owned = [r.qualified for r in catalog.tables if r.table_class and r.table_class.owned]
+        self.owned = [
+            r.qualified
+            for r in catalog.tables
+            if r.table_class and r.table_class.owned and not r.partition_of
+        ]
 
     # -- what the victim has -----------------------------------------------------------------
     def _union(self) -> sql.Composable:
