@@ -1,8 +1,13 @@
-"""The dynamic proof: the isolation matrix and the RPC attacks, run by impersonation.
+"""The dynamic proof: the isolation matrix, the RPC attacks and the sweep, run by impersonation.
 
 Everything happens in one transaction that is rolled back at the end, so the
 audited database is never changed: two throwaway coaches, their generated rows,
 every probe (each in its own savepoint, also rolled back).
+
+Coach B is the victim: its rows carry canaries. Coach A is the attacker, and
+forges what a user can: its token carries B's e-mail and B's user metadata,
+every request header the schema reads carries B's id (anon's too), and the
+columns A may write of its own rows hold B's values (`adversary.Scene`).
 """
 
 from __future__ import annotations
@@ -16,11 +21,15 @@ import psycopg
 
 from backend.audit.catalog import Catalog
 from backend.audit.findings import Finding
+from backend.audit.prover.adversary import Scene, rows_of
+from backend.audit.prover.canary import AttackerInputs, Canaries
 from backend.audit.prover.fixtures import FixtureError, Fixtures
-from backend.audit.prover.matrix import Cast, Matrix, coach
-from backend.audit.prover.probe import Prober, Tally
+from backend.audit.prover.matrix import ANON, Cast, Matrix
+from backend.audit.prover.probe import Actor, Prober, Tally
 from backend.audit.prover.rpc import RpcProof
 from backend.audit.prover.rules import ISOLATION_FIXTURE_FAILED, RULES
+from backend.audit.prover.sweep import Sweep, read_relation
+from backend.db.impersonation import Principal
 
 __all__ = ["RULES", "Proof", "ProofUnavailable", "prove_isolation"]
 
@@ -72,6 +81,24 @@ def _ids(rows: list[dict[str, Any]]) -> set[str]:
     return found
 
 
+def _cast(conn: psycopg.Connection[Any], fx: Fixtures) -> tuple[Cast, list[str]]:
+    """The victim with canaries in its identity, the attacker forging it; what A forges."""
+    inputs = AttackerInputs.read(conn)
+    email = f"{fx.token}@canary.test"
+    metadata = {"full_name": f"{fx.token} name", "business_name": f"{fx.token} business"}
+    b_id = fx.new_user(email=email, metadata=metadata)
+    forged_metadata = inputs.forged_metadata(metadata, b_id)
+    # A signed up with B's metadata, and its token says B's e-mail
+    a_id = fx.new_user(metadata=forged_metadata)
+    fx.victim = b_id
+    headers = tuple(inputs.forged_headers(b_id).items())
+    a = Actor("coach A", Principal.user(a_id, email=email, user_metadata=forged_metadata), headers)
+    b = Actor("coach B", Principal.user(b_id, email=email, user_metadata=metadata))
+    anon = Actor(ANON.label, ANON.principal, headers)
+    forged = [email, *(str(v) for v in forged_metadata.values()), *(v for _, v in headers)]
+    return Cast(a, b, a_id, b_id, anon), forged
+
+
 def prove_isolation(
     conn: psycopg.Connection[Any],
     catalog: Catalog,
@@ -102,9 +129,9 @@ def prove_isolation(
         )
         fx = Fixtures(conn, catalog)
         prober = Prober(conn, tally)
-        a_id, b_id = fx.new_user(), fx.new_user()
+        cast, forged = _cast(conn, fx)
+        a_id, b_id = cast.a_id, cast.b_id
         fx.spare_owner = a_id
-        cast = Cast(coach("coach A", a_id), coach("coach B", b_id), a_id, b_id)
         # partitions get their rows through their parent; the sweep reads them by name
         tables = [t for t in catalog.tables if t.table_class is not None and not t.partition_of]
         failed: set[str] = set()
@@ -123,10 +150,28 @@ def prove_isolation(
                             ISOLATION_FIXTURE_FAILED.finding(relation.qualified, str(exc))
                         )
         progress(f"dynamic: fixtures for {len(tables) - len(failed)} of {len(tables)} tables")
+        owned = [
+            t.qualified
+            for t in tables
+            if t.table_class and t.table_class.owned and t.qualified not in failed
+        ]
+        scene = Scene(conn, fx, owned)
+        scene.fill_victim(b_id)
+        scene.collide(cast.a, a_id, b_id)
         matrix = Matrix(conn, catalog, fx, prober, cast, progress)
         for relation in tables:
             if relation.qualified not in failed and wanted(relation.qualified):
                 matrix.run_table(relation)
+        # after the matrix: its positive controls write the victim's rows in bulk, which
+        # the rules of some states (a paid charge) rightly refuse
+        scene.every_label(b_id)
+        progress(
+            f"dynamic: adversary: {scene.variants} more victim rows (every label), "
+            f"{len(scene.collided)} attacker columns set to the victim's values"
+        )
+        canaries = Canaries.of(
+            fx.token, rows_of(conn, fx, owned, b_id), rows_of(conn, fx, owned, a_id), forged
+        )
         victim_rows = [row for _, row in fx.base_rows(b_id)]
         attacker_rows = [row for _, row in fx.base_rows(a_id)]
         victim_ids = _ids(victim_rows) - _ids(attacker_rows) | {b_id}
@@ -134,8 +179,11 @@ def prove_isolation(
         for view in catalog.views:
             if wanted(view.qualified):
                 matrix.run_view(view, victim_ids, all_ids)
-        rpc = RpcProof(conn, catalog, fx, prober, cast, progress)
+        rpc = RpcProof(conn, catalog, fx, prober, cast, progress, canaries)
         proof.functions = rpc.run(victim_ids, all_ids, wanted)
+        reads = [read_relation(r) for r in catalog.relations if wanted(r.qualified)]
+        sweep = Sweep(conn, fx, prober, canaries, b_id, owned, progress)
+        sweep.run([*reads, *rpc.reads()], [cast.a, cast.anon])
     proof.findings = tally.findings
     proof.probes = tally.probes
     proof.cells = tally.cells

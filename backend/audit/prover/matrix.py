@@ -51,6 +51,7 @@ class Cast:
     b: Actor
     a_id: str
     b_id: str
+    anon: Actor = ANON
 
 
 def coach(label: str, user_id: str) -> Actor:
@@ -223,7 +224,7 @@ class Matrix:
             self.isolated(functools.partial(self.deletes, t))
             self.upserts(t)
             self.isolated(functools.partial(self.without_where, t))
-        for attacker in (c.a, ANON):
+        for attacker in (c.a, c.anon):
             self.deny(table, "truncate", "truncate the table", attacker, truncate(shape))
 
     def parents_to_attack(self, t: Target) -> list[ForeignKey]:
@@ -234,7 +235,7 @@ class Matrix:
     def reads(self, t: Target) -> None:
         c = self.cast
         victim = select_row(t.shape, t.b_row)
-        for attacker in (c.a, ANON):
+        for attacker in (c.a, c.anon):
             self.deny(
                 t.table, "select", "read coach B's row", attacker, victim, t.rightful("SELECT", c.b)
             )
@@ -266,7 +267,7 @@ class Matrix:
             t.table,
             "insert",
             "insert a row",
-            ANON,
+            c.anon,
             for_a.insert(),
             t.rightful("INSERT", self._owner_of(for_a.owner)),
         )
@@ -287,7 +288,7 @@ class Matrix:
 
     def updates(self, t: Target) -> None:
         c = self.cast
-        for attacker in (c.a, ANON):
+        for attacker in (c.a, c.anon):
             self.deny(
                 t.table,
                 "update",
@@ -334,7 +335,7 @@ class Matrix:
         c = self.cast
         draft = self.fx.draft(t.table, c.b_id, fresh=True)
         victim = delete_row(t.shape, self.fx.insert(draft))
-        for attacker in (c.a, ANON):
+        for attacker in (c.a, c.anon):
             self.deny(
                 t.table,
                 "delete",
@@ -351,7 +352,7 @@ class Matrix:
         if not t.per_user:
             proposed[t.owner_col] = c.a_id
         rightful = c.b if {"INSERT", "UPDATE"} <= t.granted else AUDITOR
-        for attacker in (c.a, ANON):
+        for attacker in (c.a, c.anon):
             self.deny(
                 t.table,
                 "upsert",
@@ -383,7 +384,7 @@ class Matrix:
         gone = sql.SQL("select not exists (select from {} where {})").format(
             t.shape.ident, where_key(t.shape, victim)
         )
-        for attacker in (c.a, ANON):
+        for attacker in (c.a, c.anon):
             self.deny(
                 t.table,
                 "update",
@@ -444,7 +445,7 @@ class Matrix:
         for actor, row, whose in (
             (c.a, t.a_row, "its own"),
             (c.a, t.b_row, "coach B's"),
-            (ANON, t.b_row, "coach B's"),
+            (c.anon, t.b_row, "coach B's"),
             (SERVICE, t.b_row, "coach B's"),
         ):
             exists = select_row(t.shape, row)
@@ -471,7 +472,7 @@ class Matrix:
         shape = self.fx.shape(table)
         row = self.fx.base(table, None)
         col = update_column(shape, set(), role="service_role") or next(iter(shape.columns))
-        for attacker in (self.cast.a, ANON):
+        for attacker in (self.cast.a, self.cast.anon):
             for command, statement in (
                 ("select", select_row(shape, row)),
                 ("update", update_row(shape, row, col)),
@@ -500,7 +501,7 @@ class Matrix:
         shape = self.fx.shape(table)
         row = self.fx.base(table, None)
         col = update_column(shape, set(), role="service_role") or next(iter(shape.columns))
-        for actor in (ANON, self.cast.a):
+        for actor in (self.cast.anon, self.cast.a):
             self.allow(table, "select", "read a public row", actor, select_row(shape, row))
             for command, statement in (
                 ("update", update_row(shape, row, col)),
@@ -520,7 +521,7 @@ class Matrix:
         probes = self.prober.tally.probes
         before = len(self.prober.tally.findings)
         control, _ = self.prober.run_as(c.b, statement, method="GET")
-        for actor, ids in ((c.a, victim_ids), (ANON, all_ids)):
+        for actor, ids in ((c.a, victim_ids), (c.anon, all_ids)):
             what = "coach B's rows" if actor is c.a else "coaches' rows"
             outcome, _ = self.prober.run_as(actor, statement, method="GET")
             seen = _mentions(outcome, ids)

@@ -16,6 +16,7 @@ follows from the catalog:
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -24,8 +25,9 @@ import psycopg
 from psycopg import sql
 
 from backend.audit.catalog import Catalog, id_table
+from backend.audit.prover.canary import Canaries
 from backend.audit.prover.fixtures import Fixtures
-from backend.audit.prover.matrix import ANON, Cast
+from backend.audit.prover.matrix import Cast
 from backend.audit.prover.probe import Actor, Outcome, Prober
 from backend.audit.prover.rules import (
     FUNCTION_EXECUTABLE_BY_ANON,
@@ -33,6 +35,7 @@ from backend.audit.prover.rules import (
     RPC_CROSS_TENANT,
 )
 from backend.audit.prover.shapes import Column
+from backend.audit.prover.sweep import Read
 from backend.audit.prover.values import generate, literal
 
 # `[functions.<name>] access = "public"` in audit.toml: anon is meant to call the function
@@ -44,7 +47,8 @@ select p.oid, n.nspname, p.proname, pg_catalog.pg_get_function_identity_argument
        coalesce(p.proargnames, '{}'), coalesce(p.proargmodes::text[], '{}'), p.pronargs,
        p.pronargdefaults,
        pg_catalog.has_function_privilege('authenticated', p.oid, 'EXECUTE'),
-       pg_catalog.has_function_privilege('anon', p.oid, 'EXECUTE')
+       pg_catalog.has_function_privilege('anon', p.oid, 'EXECUTE'),
+       p.provolatile::text
 from pg_catalog.pg_proc p
 join pg_catalog.pg_namespace n on n.oid = p.pronamespace
 where n.nspname = any(%(schemas)s) and p.prokind = 'f'
@@ -90,6 +94,12 @@ class Function:
     params: tuple[Param, ...]
     authenticated: bool
     anon: bool = False
+    volatility: str = "v"
+
+    @property
+    def read_only(self) -> bool:
+        """STABLE or IMMUTABLE: PostgREST calls it in a read-only transaction."""
+        return self.volatility in ("s", "i")
 
     @property
     def qualified(self) -> str:
@@ -99,7 +109,7 @@ class Function:
 def discover(conn: psycopg.Connection[Any], catalog: Catalog) -> list[Function]:
     found = []
     rows = conn.execute(_FUNCTIONS, {"schemas": list(catalog.config.schemas)}).fetchall()
-    for oid, schema, name, signature, names, modes, nargs, ndefaults, auth, anon in rows:
+    for oid, schema, name, signature, names, modes, nargs, ndefaults, auth, anon, vol in rows:
         # variadic functions are not callable through PostgREST, but they are still
         # called here (VARIADIC in the call): every function gets its refusal proven
         in_modes = [m for m in modes if m in ("i", "b", "v")] if modes else []
@@ -139,7 +149,9 @@ def discover(conn: psycopg.Connection[Any], catalog: Catalog) -> list[Function]:
                     variadic,
                 )
             )
-        found.append(Function(schema, name, signature, tuple(params), bool(auth), bool(anon)))
+        found.append(
+            Function(schema, name, signature, tuple(params), bool(auth), bool(anon), str(vol))
+        )
     return found
 
 
@@ -152,6 +164,7 @@ class RpcProof:
         prober: Prober,
         cast: Cast,
         progress: Callable[[str], None],
+        canaries: Canaries | None = None,
     ) -> None:
         self.conn = conn
         self.catalog = catalog
@@ -159,6 +172,8 @@ class RpcProof:
         self.prober = prober
         self.cast = cast
         self.progress = progress
+        self.canaries = canaries or Canaries()
+        self.called: list[tuple[Function, int]] = []
         self.owned = [
             r.qualified
             for r in catalog.tables
@@ -247,6 +262,7 @@ class RpcProof:
 
     def run(self, victim_ids: set[str], all_ids: set[str], wanted: Callable[[str], bool]) -> int:
         functions = [f for f in discover(self.conn, self.catalog) if wanted(f.qualified)]
+        self.called = list(zip(functions, itertools.count(1000), strict=False))
         c = self.cast
         victim_pattern = "|".join(sorted(victim_ids)) or "^$"
         before = self.state(victim_pattern)
@@ -254,7 +270,7 @@ class RpcProof:
             results = []
             attackers: list[tuple[Actor, set[str], bool]] = [
                 (c.a, victim_ids, fn.authenticated),
-                (ANON, all_ids, fn.anon),
+                (c.anon, all_ids, fn.anon),
             ]
             for actor, ids, may in attackers:
                 outcome, after = self.prober.run_as(
@@ -284,6 +300,14 @@ class RpcProof:
             self.progress(f"dynamic: rpc {fn.name}: " + "; ".join(results))
         return len(functions)
 
+    def reads(self) -> list[Read]:
+        """The read-only functions coach A may call, called with its own ids: for the sweep."""
+        return [
+            Read(fn.qualified, "function", self.call(fn, self.cast.a_id, seq))
+            for fn, seq in self.called
+            if fn.read_only and fn.authenticated
+        ]
+
     def _judge(
         self,
         fn: Function,
@@ -309,7 +333,7 @@ class RpcProof:
                 )
             )
             verdicts.append("unproven")
-        if actor is ANON and may and not self.declared_public(fn):
+        if actor.is_anon and may and not self.declared_public(fn):
             self.prober.record(
                 FUNCTION_EXECUTABLE_BY_ANON.finding(
                     fn.qualified,
@@ -319,10 +343,15 @@ class RpcProof:
             )
             verdicts.append("EXECUTABLE")
         problems = []
+        canary = self.canaries.describe(outcome.text)
+        if outcome.error is not None and canary:
+            problems.append(f"its error names {canary}")
         if outcome.error is None:
+            if canary:
+                problems.append(f"returned {canary}")
             if after[1] != before[1]:
                 problems.append("changed coach B's rows")
-            if actor is ANON and after[0] != before[0]:
+            if actor.is_anon and after[0] != before[0]:
                 problems.append("changed coach A's rows")
             if after[2] != before[2]:
                 problems.append("linked coach A's rows to coach B's")
