@@ -70,14 +70,15 @@ def test_schema_served_by_postgrest_but_missing_from_audit_toml_is_audited(plant
     assert leaked == [("victim memo",)]
     result = audit_planted(planted, config_with(), dynamic=True, focus=["planted_api.memos"])
     assert "planted_api.memos" in reported(result, "rls_disabled_in_public")
-    assert any("coach A could read coach B's row" in m for m in _leaks(result.findings, "planted_api.memos"))
+    assert any(
+        "coach A could read coach B's row" in m
+        for m in _leaks(result.findings, "planted_api.memos")
+    )
 
 
 def test_definer_view_in_a_schema_served_by_postgrest_is_reported(planted, config_with):
     planted.execute(
-        API_SCHEMA
-        + SERVE_API
-        + "alter table planted_api.memos enable row level security;"
+        API_SCHEMA + SERVE_API + "alter table planted_api.memos enable row level security;"
         " create policy memos_own on planted_api.memos for all to authenticated"
         " using (coach_id = (select auth.uid())) with check (coach_id = (select auth.uid()));"
         " create view planted_api.memo_feed as select coach_id, body from planted_api.memos;"
@@ -122,7 +123,9 @@ grant select, insert, update, delete on public.planted_entries to authenticated,
 create table public.planted_entries_all partition of public.planted_entries
     for values with (modulus 1, remainder 0);
 """
-VICTIM_ENTRY = "insert into public.planted_entries (coach_id, body) values ('{victim}', 'victim entry')"
+VICTIM_ENTRY = (
+    "insert into public.planted_entries (coach_id, body) values ('{victim}', 'victim entry')"
+)
 PARTITION = "public.planted_entries_all"
 
 
@@ -158,6 +161,7 @@ def test_partition_with_the_parents_rules_is_not_reported(planted, config_with):
 
 
 # -- id columns without a foreign key ----------------------------------------------------------
+
 
 def _visits(columns: str) -> str:
     return f"""

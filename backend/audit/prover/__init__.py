@@ -90,13 +90,14 @@ def _cast(conn: psycopg.Connection[Any], fx: Fixtures) -> tuple[Cast, list[str]]
     forged_metadata = inputs.forged_metadata(metadata, b_id)
     # A signed up with B's metadata, and its token says B's e-mail
     a_id = fx.new_user(metadata=forged_metadata)
-    fx.victim = b_id
+    fx.victim, fx.victim_email = b_id, email
     headers = tuple(inputs.forged_headers(b_id).items())
     a = Actor("coach A", Principal.user(a_id, email=email, user_metadata=forged_metadata), headers)
     b = Actor("coach B", Principal.user(b_id, email=email, user_metadata=metadata))
     anon = Actor(ANON.label, ANON.principal, headers)
     forged = [email, *(str(v) for v in forged_metadata.values()), *(v for _, v in headers)]
-    return Cast(a, b, a_id, b_id, anon), forged
+    a_self = Actor("coach A", Principal.user(a_id, email=f"{a_id[:8]}@example.test"))
+    return Cast(a, b, a_id, b_id, anon, a_self), forged
 
 
 def prove_isolation(

@@ -6,9 +6,11 @@ Set up once, before any probe, inside the proof's transaction:
   column (`status`, `payment_status` …) its first row does not have, so a
   policy whose `and`/`or` misfires for one status is met by a row in it;
 - the attacker, impersonated, rewrites each column it may write of its own
-  rows to the victim's value, one column at a time: what it may write, it
-  controls, so a policy or a join that compares such a column is met by a
-  collision. A column the attacker can not write is left alone.
+  rows to the value of a second row of the victim's, one column at a time:
+  what it may write, it controls, so a policy or a join that compares such a
+  column is met by a collision, while the victim's first row keeps canaries
+  the attacker does not hold. A column the attacker can not write is left
+  alone.
 """
 
 from __future__ import annotations
@@ -109,7 +111,7 @@ class Scene:
         assert attacker.principal is not None
         for table in self.tables:
             shape = self.fx.shape(table)
-            mine, theirs = self.fx.base(table, attacker_id), self.fx.base(table, victim)
+            mine, theirs = self.fx.base(table, attacker_id), self._twin(table, victim)
             keys = {*shape.primary_key, self.fx.owner_column(table)}
             keys |= {c for fk in shape.foreign_keys for c in fk.columns}
             for column in shape.columns.values():
@@ -133,6 +135,18 @@ class Scene:
                 if self._as(attacker, statement):
                     mine[column.name] = value
                     self.collided.append(f"{table}.{column.name}")
+
+    def _twin(self, table: str, victim: str) -> Row:
+        """A second row of the victim's for the attacker to copy, so that the first keeps
+        canaries nobody else holds; the first where the victim can have only one."""
+        if not self.fx.is_per_user(table):
+            mark = self.fx.mark()
+            try:
+                with self.conn.transaction():
+                    return self.fx.insert(self.fx.draft(table, victim, fresh=False))
+            except (FixtureError, psycopg.Error):
+                self.fx.forget_since(mark)
+        return self.fx.base(table, victim)
 
     def _as(self, actor: Actor, statement: sql.Composed) -> bool:
         """Run `statement` as `actor` and keep its effect when it wrote a row."""

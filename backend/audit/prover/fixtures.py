@@ -85,6 +85,8 @@ class Fixtures:
         # the victim's rows carry canaries that start with this token
         self.victim: str | None = None
         self.token = f"cnry{uuid.uuid4().hex[:6]}"
+        # the victim's e-mail, in every e-mail column of its rows: what a policy compares
+        self.victim_email: str | None = None
 
     # -- catalog ---------------------------------------------------------------------------
     def shape(self, table: str) -> TableShape:
@@ -280,11 +282,16 @@ class Fixtures:
         owner_col = self.owner_column(shape.qualified)
         skip = {*taken, *shape.primary_key, owner_col}
         skip |= {c for fk in shape.foreign_keys for c in fk.columns}
+        # what the victim could not write itself stays out of its rows: the matrix's
+        # positive controls insert the same row as the victim
+        insertable = any(c.authenticated_can_insert for c in shape.columns.values())
         values = {}
         for col in shape.columns.values():
-            if col.name in skip:
+            if col.name in skip or (insertable and not col.authenticated_can_insert):
                 continue
             value = canary_value(col, self.token, seq)
+            if value is not None and self.victim_email and "email" in col.name.lower():
+                value = self.victim_email
             if value is not None:
                 values[col.name] = value
         return values

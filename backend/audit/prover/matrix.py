@@ -45,13 +45,15 @@ Row = dict[str, Any]
 
 @dataclass(frozen=True)
 class Cast:
-    """The principals of one proof: two coaches, A attacks B."""
+    """The principals of one proof: two coaches, A attacks B (forging what a user can)."""
 
     a: Actor
     b: Actor
     a_id: str
     b_id: str
-    anon: Actor = ANON
+    anon: Actor
+    # coach A without anything forged: runs A's own positive controls
+    a_self: Actor
 
 
 def coach(label: str, user_id: str) -> Actor:
@@ -240,7 +242,8 @@ class Matrix:
                 t.table, "select", "read coach B's row", attacker, victim, t.rightful("SELECT", c.b)
             )
         if "SELECT" in t.granted:
-            self.allow(t.table, "select", "read its own row", c.a, select_row(t.shape, t.a_row))
+            own = select_row(t.shape, t.a_row)
+            self.allow(t.table, "select", "read its own row", c.a_self, own)
         self.allow(t.table, "select", "read coach B's row", SERVICE, victim)
 
     def _owner_of(self, owner: str | None) -> Actor:
@@ -248,7 +251,7 @@ class Matrix:
         if owner == c.b_id:
             return c.b
         if owner == c.a_id:
-            return c.a
+            return c.a_self
         return coach("the new row's user", str(owner))
 
     def inserts(self, t: Target) -> None:
@@ -282,7 +285,7 @@ class Matrix:
             f"insert a row pointing at coach B's {fk.parent} ({fk.name})",
             c.a,
             attack.insert(),
-            t.rightful("INSERT", c.a),
+            t.rightful("INSERT", c.a_self),
             draft.insert(),
         )
 
@@ -305,7 +308,7 @@ class Matrix:
             f"move its own row to another owner ({t.owner_col})",
             c.a,
             update_row(t.shape, t.a_row, t.owner_col, new_owner),
-            t.rightful("UPDATE", c.a),
+            t.rightful("UPDATE", c.a_self),
             own_update,
         )
         for fk in self.parents_to_attack(t):
@@ -326,7 +329,7 @@ class Matrix:
                 f"point its own row at coach B's {fk.parent} ({fk.name})",
                 c.a,
                 statement,
-                t.rightful("UPDATE", c.a),
+                t.rightful("UPDATE", c.a_self),
                 own_update,
             )
 
@@ -422,7 +425,7 @@ class Matrix:
                 f"move its own row to another owner ({t.owner_col}) without a WHERE clause",
                 c.a,
                 move_all,
-                t.rightful("UPDATE", c.a),
+                t.rightful("UPDATE", c.a_self),
                 update_all,
                 reached=moved,
                 control_reached=self._rewritten(t, t.a_row),
@@ -534,7 +537,9 @@ class Matrix:
                         f"({len(seen)} of the victim's ids appear)",
                     )
                 )
-            elif not _mentions(control, victim_ids):
+            elif not control.allowed:
+                # a view that shows coach B nothing proves nothing; one that shows B rows
+                # without ids is judged by the sweep (canaries, results without B's rows)
                 result = "unproven"
                 self.prober.record(
                     ISOLATION_UNPROVEN.finding(

@@ -287,7 +287,7 @@ class RpcProof:
                     )
                 )
             if fn.authenticated:
-                control, _ = self.prober.run_as(c.a, self.call(fn, c.a_id, seq))
+                control, _ = self.prober.run_as(c.a_self, self.call(fn, c.a_id, seq))
                 state = (
                     "ok"
                     if control.error is None

@@ -1,4 +1,4 @@
-"""The sweep: everything the attacker can read, searched for canaries, then read again without the victim.
+"""The sweep: all the attacker can read, searched for canaries, then read again without B.
 
 Every exposed table (partitions included), view and read-only function is
 read whole as the forged coach A and the forged anon. A canary in a row, a
