@@ -29,6 +29,7 @@ from backend.audit.prover.probe import Actor, Prober, Tally
 from backend.audit.prover.rpc import RpcProof
 from backend.audit.prover.rules import ISOLATION_FIXTURE_FAILED, RULES
 from backend.audit.prover.sweep import Sweep, read_relation
+from backend.audit.prover.writes import Writes
 from backend.db.impersonation import Principal
 
 __all__ = ["RULES", "Proof", "ProofUnavailable", "prove_isolation"]
@@ -136,13 +137,19 @@ def prove_isolation(
         # partitions get their rows through their parent; the sweep reads them by name
         tables = [t for t in catalog.tables if t.table_class is not None and not t.partition_of]
         failed: set[str] = set()
-        # The two coaches' own rows in every table first, parents before children.
+        scene = Scene(conn, fx)
+        # The two coaches' own rows in every table first (parents made on demand); the
+        # victim's twin before its first row, so that nothing a trigger derives for the
+        # twin (which the attacker copies) can hold the first row's canaries.
         for relation in tables:
-            for owner in (a_id, b_id):
+            for owner in (a_id, None, b_id):
                 mark = fx.mark()
                 try:
                     with conn.transaction():
-                        fx.base(relation.qualified, owner)
+                        if owner is None:
+                            scene.twin(relation.qualified, b_id)
+                        else:
+                            fx.base(relation.qualified, owner)
                 except (FixtureError, psycopg.Error) as exc:
                     fx.forget_since(mark)
                     if relation.qualified not in failed:
@@ -156,16 +163,15 @@ def prove_isolation(
             for t in tables
             if t.table_class and t.table_class.owned and t.qualified not in failed
         ]
-        scene = Scene(conn, fx, owned)
-        scene.fill_victim(b_id)
-        scene.collide(cast.a, a_id, b_id)
+        scene.fill_victim(owned, b_id)
+        scene.collide(owned, cast.a, a_id, b_id)
         matrix = Matrix(conn, catalog, fx, prober, cast, progress)
         for relation in tables:
             if relation.qualified not in failed and wanted(relation.qualified):
                 matrix.run_table(relation)
         # after the matrix: its positive controls write the victim's rows in bulk, which
         # the rules of some states (a paid charge) rightly refuse
-        scene.every_label(b_id)
+        scene.every_label(owned, b_id)
         progress(
             f"dynamic: adversary: {scene.variants} more victim rows (every label), "
             f"{len(scene.collided)} attacker columns set to the victim's values"
@@ -185,6 +191,8 @@ def prove_isolation(
         reads = [read_relation(r) for r in catalog.relations if wanted(r.qualified)]
         sweep = Sweep(conn, fx, prober, canaries, b_id, owned, progress)
         sweep.run([*reads, *rpc.reads()], [cast.a, cast.anon])
+        writes = Writes(conn, fx, prober, canaries, cast, owned, progress)
+        writes.run([t for t in tables if t.qualified not in failed and wanted(t.qualified)])
     proof.findings = tally.findings
     proof.probes = tally.probes
     proof.cells = tally.cells

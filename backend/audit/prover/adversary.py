@@ -49,16 +49,16 @@ def rows_of(
 
 
 class Scene:
-    def __init__(self, conn: psycopg.Connection[Any], fx: Fixtures, tables: list[str]) -> None:
+    def __init__(self, conn: psycopg.Connection[Any], fx: Fixtures) -> None:
         self.conn = conn
         self.fx = fx
-        self.tables = tables
+        self.twins: dict[str, Row] = {}
         self.collided: list[str] = []  # "table.column" the attacker set to the victim's value
         self.variants = 0
 
-    def fill_victim(self, victim: str) -> None:
+    def fill_victim(self, tables: list[str], victim: str) -> None:
         """Canaries in the victim's rows that exist already (a profile the sign-up made)."""
-        for table in self.tables:
+        for table in tables:
             if not self.fx.is_per_user(table):
                 continue
             shape = self.fx.shape(table)
@@ -82,9 +82,9 @@ class Scene:
                 except psycopg.Error:
                     continue  # a check or trigger refuses this canary: the column keeps its value
 
-    def every_label(self, victim: str) -> None:
+    def every_label(self, tables: list[str], victim: str) -> None:
         """One more victim row per label its first row lacks, in each labelled column."""
-        for table in self.tables:
+        for table in tables:
             shape = self.fx.shape(table)
             base = self.fx.base(table, victim)
             for column in shape.columns.values():
@@ -106,12 +106,13 @@ class Scene:
             # a label the table's rules forbid for a fresh row (paid without a payment …)
             self.fx.forget_since(mark)
 
-    def collide(self, attacker: Actor, attacker_id: str, victim: str) -> None:
-        """As the attacker, set each writable column of its rows to the victim's value."""
+    def collide(self, tables: list[str], attacker: Actor, attacker_id: str, victim: str) -> None:
+        """As the attacker, set each writable column of its rows to the victim's twin's value."""
         assert attacker.principal is not None
-        for table in self.tables:
+        for table in tables:
             shape = self.fx.shape(table)
-            mine, theirs = self.fx.base(table, attacker_id), self._twin(table, victim)
+            mine = self.fx.base(table, attacker_id)
+            theirs = self.twins.get(table) or self.fx.base(table, victim)
             keys = {*shape.primary_key, self.fx.owner_column(table)}
             keys |= {c for fk in shape.foreign_keys for c in fk.columns}
             for column in shape.columns.values():
@@ -136,17 +137,18 @@ class Scene:
                     mine[column.name] = value
                     self.collided.append(f"{table}.{column.name}")
 
-    def _twin(self, table: str, victim: str) -> Row:
+    def twin(self, table: str, victim: str) -> None:
         """A second row of the victim's for the attacker to copy, so that the first keeps
-        canaries nobody else holds; the first where the victim can have only one."""
-        if not self.fx.is_per_user(table):
-            mark = self.fx.mark()
-            try:
-                with self.conn.transaction():
-                    return self.fx.insert(self.fx.draft(table, victim, fresh=False))
-            except (FixtureError, psycopg.Error):
-                self.fx.forget_since(mark)
-        return self.fx.base(table, victim)
+        canaries nobody else holds (none where the victim can have only one row)."""
+        if not self.fx.owner_column(table) or self.fx.is_per_user(table):
+            return
+        mark = self.fx.mark()
+        try:
+            with self.conn.transaction():
+                # fresh parents: a key unique per parent (one charge per lesson and client)
+                self.twins[table] = self.fx.insert(self.fx.draft(table, victim, fresh=True))
+        except (FixtureError, psycopg.Error):
+            self.fx.forget_since(mark)  # the attacker copies the victim's first row instead
 
     def _as(self, actor: Actor, statement: sql.Composed) -> bool:
         """Run `statement` as `actor` and keep its effect when it wrote a row."""

@@ -112,11 +112,13 @@ class Canaries:
         held = set(attacker_holds)
         for _, row in attacker_rows:
             held.update(scalars(row))
+        # found by substring, so excluded by substring: a value inside one the attacker holds
+        held_text = "\n".join(held)
         origin: dict[str, str] = {}
         for table, row in victim_rows:
             for column, value in row.items():
                 for text in scalars(value):
-                    if text not in held and recognisable(text, token):
+                    if text not in held_text and recognisable(text, token):
                         origin.setdefault(text, f"{table}.{column}")
         return cls(origin)
 
