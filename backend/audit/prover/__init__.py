@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
+from psycopg import sql
 
 from backend.audit.catalog import Catalog
 from backend.audit.findings import Finding
@@ -28,8 +29,9 @@ from backend.audit.prover.matrix import ANON, Cast, Matrix
 from backend.audit.prover.probe import Actor, Prober, Tally
 from backend.audit.prover.rpc import RpcProof
 from backend.audit.prover.rules import ISOLATION_FIXTURE_FAILED, RULES
-from backend.audit.prover.sweep import Sweep, read_relation
+from backend.audit.prover.sweep import Sweep, read_reached, read_relation
 from backend.audit.prover.writes import Writes
+from backend.audit.reach import Reached, reachable_definers
 from backend.db.impersonation import Principal
 
 __all__ = ["RULES", "Proof", "ProofUnavailable", "prove_isolation"]
@@ -99,6 +101,40 @@ def _cast(conn: psycopg.Connection[Any], fx: Fixtures) -> tuple[Cast, list[str]]
     forged = [email, *(str(v) for v in forged_metadata.values()), *(v for _, v in headers)]
     a_self = Actor("coach A", Principal.user(a_id, email=f"{a_id[:8]}@example.test"))
     return Cast(a, b, a_id, b_id, anon, a_self), forged
+
+
+def _as_if_exposed(conn: psycopg.Connection[Any], reached: list[Reached]) -> list[Reached]:
+    """Grant `authenticated` what an endpoint would have on each reached definer object.
+
+    Inside the proof's transaction, so rolled back with it; an object the auditor
+    may not grant on is left out (the static rules still see the exposed side).
+    """
+    granted = []
+    for obj in reached:
+        target = (
+            sql.SQL("function {}").format(sql.SQL(_regprocedure(conn, obj.oid)))
+            if obj.kind == "function"
+            else sql.SQL("table {}").format(sql.Identifier(obj.schema, obj.name))
+        )
+        privilege = sql.SQL("execute" if obj.kind == "function" else "select")
+        try:
+            with conn.transaction():
+                conn.execute(
+                    sql.SQL("grant usage on schema {} to authenticated").format(
+                        sql.Identifier(obj.schema)
+                    )
+                )
+                conn.execute(sql.SQL("grant {} on {} to authenticated").format(privilege, target))
+            granted.append(obj)
+        except psycopg.Error:
+            continue
+    return granted
+
+
+def _regprocedure(conn: psycopg.Connection[Any], oid: int) -> str:
+    row = conn.execute("select %s::oid::regprocedure::text", (oid,)).fetchone()
+    assert row is not None
+    return str(row[0])
 
 
 def prove_isolation(
@@ -186,9 +222,22 @@ def prove_isolation(
         for view in catalog.views:
             if wanted(view.qualified):
                 matrix.run_view(view, victim_ids, all_ids)
+        reached = _as_if_exposed(conn, reachable_definers(conn, catalog.config.schemas))
+        if reached:
+            progress(
+                "dynamic: reached from the API, judged as if exposed: "
+                + ", ".join(r.qualified for r in reached)
+            )
         rpc = RpcProof(conn, catalog, fx, prober, cast, progress, canaries)
-        proof.functions = rpc.run(victim_ids, all_ids, wanted)
+        proof.functions = rpc.run(
+            victim_ids, all_ids, wanted, {r.oid: r.via for r in reached if r.kind == "function"}
+        )
         reads = [read_relation(r) for r in catalog.relations if wanted(r.qualified)]
+        reads += [
+            read_reached(r.schema, r.name, r.via)
+            for r in reached
+            if r.kind == "view" and (wanted(r.qualified) or wanted(r.via))
+        ]
         sweep = Sweep(conn, fx, prober, canaries, b_id, owned, progress)
         sweep.run([*reads, *rpc.reads()], [cast.a, cast.anon])
         writes = Writes(conn, fx, prober, canaries, cast, owned, progress)

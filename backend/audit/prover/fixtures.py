@@ -87,6 +87,8 @@ class Fixtures:
         self.token = f"cnry{uuid.uuid4().hex[:6]}"
         # the victim's e-mail, in every e-mail column of its rows: what a policy compares
         self.victim_email: str | None = None
+        # canary columns a check or trigger refused once: not tried again for that table
+        self._refused: dict[str, set[str]] = {}
 
     # -- catalog ---------------------------------------------------------------------------
     def shape(self, table: str) -> TableShape:
@@ -249,6 +251,7 @@ class Fixtures:
                 last_error = _line(exc)
                 refused = set(shape.checks.get(exc.diag.constraint_name or "", ())) & set(canaries)
                 if refused:
+                    self._refused.setdefault(shape.qualified, set()).update(refused)
                     for name in refused:
                         canaries.pop(name)
                     continue
@@ -263,7 +266,11 @@ class Fixtures:
                     # a trigger, a length or a check function refused one: keep the text ones
                     # first (the likeliest to pass), then none
                     text = {k: v for k, v in canaries.items() if isinstance(v, str)}
-                    canaries = text if len(text) < len(canaries) else {}
+                    dropped = (
+                        set(canaries) - set(text) if len(text) < len(canaries) else set(canaries)
+                    )
+                    self._refused.setdefault(shape.qualified, set()).update(dropped)
+                    canaries = {k: v for k, v in canaries.items() if k not in dropped}
                     continue
                 if drop_optional or not optional:
                     break
@@ -280,7 +287,7 @@ class Fixtures:
         if owner is None or owner != self.victim:
             return {}
         owner_col = self.owner_column(shape.qualified)
-        skip = {*taken, *shape.primary_key, owner_col}
+        skip = {*taken, *shape.primary_key, owner_col, *self._refused.get(shape.qualified, ())}
         skip |= {c for fk in shape.foreign_keys for c in fk.columns}
         # what the victim could not write itself stays out of its rows: the matrix's
         # positive controls insert the same row as the victim

@@ -48,10 +48,10 @@ select p.oid, n.nspname, p.proname, pg_catalog.pg_get_function_identity_argument
        p.pronargdefaults,
        pg_catalog.has_function_privilege('authenticated', p.oid, 'EXECUTE'),
        pg_catalog.has_function_privilege('anon', p.oid, 'EXECUTE'),
-       p.provolatile::text
+       p.provolatile::text, p.oid
 from pg_catalog.pg_proc p
 join pg_catalog.pg_namespace n on n.oid = p.pronamespace
-where n.nspname = any(%(schemas)s) and p.prokind = 'f'
+where (n.nspname = any(%(schemas)s) or p.oid = any(%(reached)s::oid[])) and p.prokind = 'f'
   and p.prorettype not in ('pg_catalog.trigger'::regtype, 'pg_catalog.event_trigger'::regtype)
   and not exists (select from pg_catalog.pg_depend d
                   where d.classid = 'pg_catalog.pg_proc'::regclass
@@ -95,6 +95,8 @@ class Function:
     authenticated: bool
     anon: bool = False
     volatility: str = "v"
+    # not exposed, but reached from this exposed object: called as if it were exposed
+    reached_from: str | None = None
 
     @property
     def read_only(self) -> bool:
@@ -106,10 +108,16 @@ class Function:
         return f"{self.schema}.{self.name}({self.signature})"
 
 
-def discover(conn: psycopg.Connection[Any], catalog: Catalog) -> list[Function]:
+def discover(
+    conn: psycopg.Connection[Any], catalog: Catalog, reached: dict[int, str] | None = None
+) -> list[Function]:
+    """The functions of the exposed schemas, and those of `reached` (oid: reached from)."""
+    reached = reached or {}
     found = []
-    rows = conn.execute(_FUNCTIONS, {"schemas": list(catalog.config.schemas)}).fetchall()
-    for oid, schema, name, signature, names, modes, nargs, ndefaults, auth, anon, vol in rows:
+    rows = conn.execute(
+        _FUNCTIONS, {"schemas": list(catalog.config.schemas), "reached": list(reached)}
+    ).fetchall()
+    for oid, schema, name, signature, names, modes, nargs, ndefaults, auth, anon, vol, _ in rows:
         # variadic functions are not callable through PostgREST, but they are still
         # called here (VARIADIC in the call): every function gets its refusal proven
         in_modes = [m for m in modes if m in ("i", "b", "v")] if modes else []
@@ -150,7 +158,16 @@ def discover(conn: psycopg.Connection[Any], catalog: Catalog) -> list[Function]:
                 )
             )
         found.append(
-            Function(schema, name, signature, tuple(params), bool(auth), bool(anon), str(vol))
+            Function(
+                schema,
+                name,
+                signature,
+                tuple(params),
+                bool(auth),
+                bool(anon),
+                str(vol),
+                reached.get(int(oid)),
+            )
         )
     return found
 
@@ -260,18 +277,28 @@ class RpcProof:
         )
         return declared.get(ACCESS_KEY, "").strip().lower() == "public"
 
-    def run(self, victim_ids: set[str], all_ids: set[str], wanted: Callable[[str], bool]) -> int:
-        functions = [f for f in discover(self.conn, self.catalog) if wanted(f.qualified)]
+    def run(
+        self,
+        victim_ids: set[str],
+        all_ids: set[str],
+        wanted: Callable[[str], bool],
+        reached: dict[int, str] | None = None,
+    ) -> int:
+        functions = [
+            f
+            for f in discover(self.conn, self.catalog, reached)
+            if wanted(f.qualified) or (f.reached_from and wanted(f.reached_from))
+        ]
         self.called = list(zip(functions, itertools.count(1000), strict=False))
         c = self.cast
         victim_pattern = "|".join(sorted(victim_ids)) or "^$"
         before = self.state(victim_pattern)
         for seq, fn in enumerate(functions, start=1000):
             results = []
-            attackers: list[tuple[Actor, set[str], bool]] = [
-                (c.a, victim_ids, fn.authenticated),
-                (c.anon, all_ids, fn.anon),
-            ]
+            attackers: list[tuple[Actor, set[str], bool]] = [(c.a, victim_ids, fn.authenticated)]
+            if not fn.reached_from:
+                # judged as if exposed to coaches: anon reaches it only through what calls it
+                attackers.append((c.anon, all_ids, fn.anon))
             for actor, ids, may in attackers:
                 outcome, after = self.prober.run_as(
                     actor, self.call(fn, c.b_id, seq), after=lambda: self.state(victim_pattern)
@@ -333,7 +360,7 @@ class RpcProof:
                 )
             )
             verdicts.append("unproven")
-        if actor.is_anon and may and not self.declared_public(fn):
+        if actor.is_anon and may and not self.declared_public(fn) and not fn.reached_from:
             self.prober.record(
                 FUNCTION_EXECUTABLE_BY_ANON.finding(
                     fn.qualified,
@@ -362,7 +389,12 @@ class RpcProof:
                 RPC_CROSS_TENANT.finding(
                     fn.qualified,
                     f"{actor.label} called {fn.name} with coach B's ids and it "
-                    + ", ".join(problems),
+                    + ", ".join(problems)
+                    + (
+                        f" (not exposed, but reached from {fn.reached_from}: judged as if exposed)"
+                        if fn.reached_from
+                        else ""
+                    ),
                 )
             )
             verdicts.append("LEAK")

@@ -37,6 +37,24 @@ class Read:
     object: str
     kind: str  # "table", "view", "partition", "function"
     statement: sql.Composed
+    reached_from: str | None = None  # not exposed, but reached from this exposed object
+
+    @property
+    def named(self) -> str:
+        """How messages name it: its kind and name, and where it is reached from."""
+        if self.reached_from:
+            return (
+                f"{self.kind} {self.object} (not exposed, but reached from "
+                f"{self.reached_from}: judged as if exposed)"
+            )
+        return f"{self.kind} {self.object}"
+
+
+def read_reached(schema: str, name: str, via: str) -> Read:
+    statement = sql.SQL("select pg_catalog.to_jsonb(t.*)::text from {} as t").format(
+        sql.Identifier(schema, name)
+    )
+    return Read(f"{schema}.{name}", "view", statement, via)
 
 
 def read_relation(relation: Relation) -> Read:
@@ -118,8 +136,7 @@ class Sweep:
         self.prober.record(
             ISOLATION_LEAK.finding(
                 read.object,
-                f"{actor.label} reads coach B's data through {read.kind} {read.object}: "
-                f"{seen} {shown}",
+                f"{actor.label} reads coach B's data through {read.named}: {seen} {shown}",
             )
         )
         self.prober.tally.cells.append((read.object, "select", f"{actor.label}: sweep", "LEAK"))
@@ -135,7 +152,7 @@ class Sweep:
         self.prober.record(
             ISOLATION_LEAK.finding(
                 read.object,
-                f"{actor.label} reads coach B's data through {read.kind} {read.object}: its "
+                f"{actor.label} reads coach B's data through {read.named}: its "
                 f"result changes when coach B's rows are removed (a count, a sum or a value of "
                 f"B's), e.g. {quote!r}",
             )

@@ -28,7 +28,7 @@ from backend.audit.prover.fixtures import FixtureError, Fixtures
 from backend.audit.prover.matrix import SERVICE, Cast
 from backend.audit.prover.probe import Actor, Prober
 from backend.audit.prover.rules import ISOLATION_LEAK
-from backend.audit.prover.statements import delete_row, where_key
+from backend.audit.prover.statements import delete_row, privileges, where_key
 from backend.audit.prover.values import literal
 
 Fingerprint = dict[str, str]
@@ -59,6 +59,7 @@ class Writes:
         self.owned = owned
         self.progress = progress
         self.made = 0  # writes the role was allowed to make (each fired its triggers)
+        self._state: sql.Composed | None = None
 
     # -- what is compared ----------------------------------------------------------------------
 
@@ -85,27 +86,38 @@ class Writes:
             )
         return sql.SQL(" union all ").join(parts) if parts else sql.SQL("select '', '', ''")
 
-    def fingerprint(self, owner: str) -> Fingerprint:
-        query = sql.SQL("select t || ' ' || k, pg_catalog.md5(j) from ({}) as s").format(
-            self._rows(owner)
-        )
-        return {str(r[0]): str(r[1]) for r in self.conn.execute(query)}
-
-    def attacker_text(self) -> str:
-        query = sql.SQL("select coalesce(string_agg(t || ' ' || j, E'\\n'), '') from ({}) as s")
-        row = self.conn.execute(query.format(self._rows(self.cast.a_id))).fetchone()
-        return str(row[0]) if row else ""
+    def state(self) -> tuple[Fingerprint, str]:
+        """A fingerprint of each of coach B's rows, and all of coach A's rows as text."""
+        if self._state is None:
+            self._state = sql.SQL(
+                "select 'b', t || ' ' || k, pg_catalog.md5(j) from ({}) as b"
+                " union all select 'a', '', coalesce(string_agg(t || ' ' || j, E'\\n'), '')"
+                " from ({}) as a"
+            ).format(self._rows(self.cast.b_id), self._rows(self.cast.a_id))
+        fingerprint: Fingerprint = {}
+        attacker = ""
+        for side, key, value in self.conn.execute(self._state):
+            if side == "b":
+                fingerprint[str(key)] = str(value)
+            else:
+                attacker = str(value)
+        return fingerprint, attacker
 
     # -- the writes ------------------------------------------------------------------------------
 
     def run(self, tables: list[Relation]) -> None:
-        before = self.fingerprint(self.cast.b_id)
-        already = set(self.canaries.found(self.attacker_text()))
+        before, attacker_text = self.state()
+        already = set(self.canaries.found(attacker_text))
         probes = self.prober.tally.probes
         for relation in tables:
             triggers = self._triggers(relation.qualified)
+            oid = self.fx.shape(relation.qualified).oid
             for actor in (self.cast.a, self.cast.anon, SERVICE):
+                assert actor.principal is not None
+                granted = privileges(self.conn, oid, actor.principal.role)
                 for command in ("insert", "update", "delete", "delete first"):
+                    if command.split()[0].upper() not in granted:
+                        continue  # refused before any trigger fires: the matrix's business
                     self._isolated(
                         functools.partial(
                             self._write,
@@ -174,7 +186,7 @@ class Writes:
         outcome, seen = self.prober.run_as(
             actor,
             statement,
-            after=lambda: (self.fingerprint(self.cast.b_id), self.attacker_text()),
+            after=self.state,
         )
         if outcome.error is not None or outcome.rows == 0:
             return
