@@ -24,10 +24,11 @@ import psycopg
 
 from backend.audit.prover.shapes import Column
 
-# The smallest value recognisable as a canary: shorter text or smaller
-# numbers turn up by chance (a count, a year, a word).
+# The smallest text recognisable as a canary: shorter text turns up by chance.
 MIN_TEXT = 8
-MIN_NUMBER = 10_000
+# The numbers `canary_value` gives (smallint, then the rest): anything else, a
+# sequence's value or a count, is nobody's secret; matched as whole numbers.
+CANARY_NUMBERS = (range(20_000, 32_768), range(7_000_000, 8_000_000))
 
 _INT_BASES = ("smallint", "integer", "bigint", "numeric", "real", "double precision")
 _TEXT_BASES = ("text", "character varying", "character", "citext")
@@ -90,9 +91,15 @@ _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{1
 
 def recognisable(text: str, token: str) -> bool:
     """A canary, an id or a large number: never a label or a word anyone may hold."""
-    if text.lstrip("-").isdigit():
-        return abs(int(text)) >= MIN_NUMBER
+    if text.isdigit():
+        return any(int(text) in numbers for numbers in CANARY_NUMBERS)
     return (token in text and len(text) >= MIN_TEXT) or bool(_UUID.match(text))
+
+
+def _in(canary: str, text: str) -> bool:
+    if canary.isdigit():
+        return re.search(rf"(?<![0-9.]){canary}(?![0-9])", text) is not None
+    return canary in text
 
 
 @dataclass
@@ -126,7 +133,7 @@ class Canaries:
         """The canaries in `text`, longest first (a uuid before a number inside it)."""
         if not text:
             return []
-        return sorted((c for c in self.origin if c in text), key=lambda c: (-len(c), c))
+        return sorted((c for c in self.origin if _in(c, text)), key=lambda c: (-len(c), c))
 
     def describe(self, text: str) -> str | None:
         """`canary 'x' (from table.column)` for the first canary in `text`, or None."""
