@@ -96,10 +96,7 @@ def recognisable(text: str, token: str) -> bool:
     return (token in text and len(text) >= MIN_TEXT) or bool(_UUID.match(text))
 
 
-def _in(canary: str, text: str) -> bool:
-    if canary.isdigit():
-        return re.search(rf"(?<![0-9.]){canary}(?![0-9])", text) is not None
-    return canary in text
+_NUMBER = re.compile(r"(?<![0-9.])[0-9]+(?![0-9])")
 
 
 @dataclass
@@ -133,7 +130,9 @@ class Canaries:
         """The canaries in `text`, longest first (a uuid before a number inside it)."""
         if not text:
             return []
-        return sorted((c for c in self.origin if _in(c, text)), key=lambda c: (-len(c), c))
+        numbers = set(_NUMBER.findall(text)) if any(c.isdigit() for c in self.origin) else set()
+        hits = (c for c in self.origin if (c in numbers if c.isdigit() else c in text))
+        return sorted(hits, key=lambda c: (-len(c), c))
 
     def describe(self, text: str) -> str | None:
         """`canary 'x' (from table.column)` for the first canary in `text`, or None."""
