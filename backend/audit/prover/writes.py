@@ -24,7 +24,7 @@ from psycopg import sql
 
 from backend.audit.catalog import Relation
 from backend.audit.prover.canary import Canaries
-from backend.audit.prover.fixtures import FixtureError, Fixtures
+from backend.audit.prover.fixtures import Draft, FixtureError, Fixtures
 from backend.audit.prover.matrix import SERVICE, Cast
 from backend.audit.prover.probe import Actor, Prober
 from backend.audit.prover.rules import ISOLATION_LEAK
@@ -60,6 +60,7 @@ class Writes:
         self.progress = progress
         self.made = 0  # writes the role was allowed to make (each fired its triggers)
         self._state: sql.Composed | None = None
+        self._fresh: Draft | None = None  # the fresh row of A's for the table at hand
 
     # -- what is compared ----------------------------------------------------------------------
 
@@ -110,29 +111,27 @@ class Writes:
         already = set(self.canaries.found(attacker_text))
         probes = self.prober.tally.probes
         for relation in tables:
-            triggers = self._triggers(relation.qualified)
-            oid = self.fx.shape(relation.qualified).oid
-            for actor in (self.cast.a, self.cast.anon, SERVICE):
-                assert actor.principal is not None
-                granted = privileges(self.conn, oid, actor.principal.role)
-                for command in ("insert", "update", "delete", "delete first"):
-                    if command.split()[0].upper() not in granted:
-                        continue  # refused before any trigger fires: the matrix's business
-                    self._isolated(
-                        functools.partial(
-                            self._write,
-                            relation.qualified,
-                            actor,
-                            command,
-                            before,
-                            already,
-                            triggers,
-                        )
-                    )
+            # one fresh row of A's per table, its parents kept until the table is done
+            self._isolated(functools.partial(self._table, relation.qualified, before, already))
         self.progress(
             f"dynamic: writes: {self.prober.tally.probes - probes} writes by 3 roles over "
             f"{len(tables)} tables, {self.made} allowed, coach B's rows fingerprinted after each"
         )
+
+    def _table(self, table: str, before: Fingerprint, already: set[str]) -> None:
+        triggers = self._triggers(table)
+        owner = self.cast.a_id if self.fx.owner_column(table) else None
+        self._fresh = self.fx.draft(table, owner, fresh=True)
+        oid = self.fx.shape(table).oid
+        for actor in (self.cast.a, self.cast.anon, SERVICE):
+            assert actor.principal is not None
+            granted = privileges(self.conn, oid, actor.principal.role)
+            for command in ("insert", "update", "delete", "delete first"):
+                if command.split()[0].upper() not in granted:
+                    continue  # refused before any trigger fires: the matrix's business
+                self._isolated(
+                    functools.partial(self._write, table, actor, command, before, already, triggers)
+                )
 
     def _isolated(self, fn: Callable[[], None]) -> None:
         mark = self.fx.mark()
@@ -147,10 +146,12 @@ class Writes:
     def _statement(self, table: str, actor: Actor, command: str) -> sql.Composed | None:
         shape = self.fx.shape(table)
         owner = self.cast.a_id if self.fx.owner_column(table) else None
+        fresh = self._fresh
+        assert fresh is not None
         if command == "insert":
-            return self.fx.draft(table, owner, fresh=True).insert()
+            return fresh.insert()
         if command == "delete":
-            return delete_row(shape, self.fx.insert(self.fx.draft(table, owner, fresh=True)))
+            return delete_row(shape, self.fx.insert(fresh))
         row = self.fx.base(table, owner)
         if command == "delete first":
             # A's first row holds the victim's values where A may write them
