@@ -206,6 +206,15 @@ def test_client_id_without_foreign_key_lets_a_coach_name_another_coachs_client(
 
 def test_column_named_after_a_tenant_table_without_foreign_key_is_attacked(planted, config_with):
     planted.execute(_visits("lesson uuid"))
+    victim_lesson = "00000000-0000-4000-8000-0000000001e5"
+    inserted = _probe(
+        planted,
+        "insert into public.lessons (id, coach_id, title, start_time, end_time)"
+        f" values ('{victim_lesson}', '{{victim}}', 'Victim lesson', now(),"
+        " now() + interval '1 hour')",
+        f"insert into {VISITS} (lesson) values ('{victim_lesson}') returning lesson::text",
+    )
+    assert inserted == [(victim_lesson,)]
     result = audit_planted(planted, config_with(), dynamic=True, focus=[VISITS])
     assert f"{VISITS}.lesson" in reported(result, "id_without_foreign_key")
     assert any(
