@@ -26,7 +26,7 @@ from backend.audit.catalog import Relation
 from backend.audit.prover.canary import Canaries
 from backend.audit.prover.fixtures import Draft, FixtureError, Fixtures
 from backend.audit.prover.matrix import SERVICE, Cast
-from backend.audit.prover.probe import Actor, Prober
+from backend.audit.prover.probe import METHODS, Actor, Prober
 from backend.audit.prover.rules import ISOLATION_LEAK
 from backend.audit.prover.statements import delete_row, privileges, where_key
 from backend.audit.prover.values import literal
@@ -185,9 +185,7 @@ class Writes:
         if statement is None:
             return
         outcome, seen = self.prober.run_as(
-            actor,
-            statement,
-            after=self.state,
+            actor, statement, after=self.state, method=METHODS[command.split()[0]]
         )
         if outcome.error is not None or outcome.rows == 0:
             return
