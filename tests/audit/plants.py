@@ -85,7 +85,8 @@ PLANTS: dict[str, Plant] = {
         "public.planted_notes.planted_notes_select",
     ),
     "no_primary_key": Plant(
-        "create table public.planted_keyless (coach_id uuid not null, body text);"
+        "create table public.planted_keyless (coach_id uuid not null"
+        " references public.coaches (id), body text);"
         " alter table public.planted_keyless enable row level security;",
         "public.planted_keyless",
     ),
@@ -118,7 +119,8 @@ PLANTS: dict[str, Plant] = {
     ),
     "rls_disabled_in_public": Plant(
         # only insert granted: the blind spot of splinter's lint
-        "create table public.planted_open (id uuid primary key, coach_id uuid not null);"
+        "create table public.planted_open (id uuid primary key,"
+        " coach_id uuid not null references public.coaches (id));"
         " grant insert on public.planted_open to authenticated;",
         "public.planted_open",
     ),
@@ -231,6 +233,10 @@ PLANTS: dict[str, Plant] = {
         "alter table public.audit_log disable trigger refuse_audit_log_truncate;"
         " grant truncate on public.audit_log to service_role;",
         "public.audit_log",
+    ),
+    "id_without_foreign_key": Plant(
+        NOTES + "alter table public.planted_notes add column client_id uuid;",
+        "public.planted_notes.client_id",
     ),
     "table_not_classified": Plant(
         "create table public.planted_settings (id uuid primary key, value text);"

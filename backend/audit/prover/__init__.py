@@ -1,8 +1,13 @@
-"""The dynamic proof: the isolation matrix and the RPC attacks, run by impersonation.
+"""The dynamic proof: the isolation matrix, the RPC attacks and the sweep, run by impersonation.
 
 Everything happens in one transaction that is rolled back at the end, so the
 audited database is never changed: two throwaway coaches, their generated rows,
 every probe (each in its own savepoint, also rolled back).
+
+Coach B is the victim: its rows carry canaries. Coach A is the attacker, and
+forges what a user can: its token carries B's e-mail and B's user metadata,
+every request header the schema reads carries B's id (anon's too), and the
+columns A may write of its own rows hold B's values (`adversary.Scene`).
 """
 
 from __future__ import annotations
@@ -13,14 +18,21 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
+from psycopg import sql
 
 from backend.audit.catalog import Catalog
 from backend.audit.findings import Finding
+from backend.audit.prover.adversary import Scene, rows_of
+from backend.audit.prover.canary import AttackerInputs, Canaries
 from backend.audit.prover.fixtures import FixtureError, Fixtures
-from backend.audit.prover.matrix import Cast, Matrix, coach
-from backend.audit.prover.probe import Prober, Tally
+from backend.audit.prover.matrix import ANON, Cast, Matrix
+from backend.audit.prover.probe import Actor, Prober, Tally
 from backend.audit.prover.rpc import RpcProof
 from backend.audit.prover.rules import ISOLATION_FIXTURE_FAILED, RULES
+from backend.audit.prover.sweep import Sweep, read_reached, read_relation
+from backend.audit.prover.writes import Writes
+from backend.audit.reach import Reached, reachable_definers
+from backend.db.impersonation import Principal
 
 __all__ = ["RULES", "Proof", "ProofUnavailable", "prove_isolation"]
 
@@ -72,6 +84,59 @@ def _ids(rows: list[dict[str, Any]]) -> set[str]:
     return found
 
 
+def _cast(conn: psycopg.Connection[Any], fx: Fixtures) -> tuple[Cast, list[str]]:
+    """The victim with canaries in its identity, the attacker forging it; what A forges."""
+    inputs = AttackerInputs.read(conn)
+    email = f"{fx.token}@canary.test"
+    metadata = {"full_name": f"{fx.token} name", "business_name": f"{fx.token} business"}
+    b_id = fx.new_user(email=email, metadata=metadata)
+    forged_metadata = inputs.forged_metadata(metadata, b_id)
+    # A signed up with B's metadata, and its token says B's e-mail
+    a_id = fx.new_user(metadata=forged_metadata)
+    fx.victim, fx.victim_email = b_id, email
+    headers = tuple(inputs.forged_headers(b_id).items())
+    a = Actor("coach A", Principal.user(a_id, email=email, user_metadata=forged_metadata), headers)
+    b = Actor("coach B", Principal.user(b_id, email=email, user_metadata=metadata))
+    anon = Actor(ANON.label, ANON.principal, headers)
+    forged = [email, *(str(v) for v in forged_metadata.values()), *(v for _, v in headers)]
+    a_self = Actor("coach A", Principal.user(a_id, email=f"{a_id[:8]}@example.test"))
+    return Cast(a, b, a_id, b_id, anon, a_self), forged
+
+
+def _as_if_exposed(conn: psycopg.Connection[Any], reached: list[Reached]) -> list[Reached]:
+    """Grant `authenticated` what an endpoint would have on each reached definer object.
+
+    Inside the proof's transaction, so rolled back with it; an object the auditor
+    may not grant on is left out (the static rules still see the exposed side).
+    """
+    granted = []
+    for obj in reached:
+        target = (
+            sql.SQL("function {}").format(sql.SQL(_regprocedure(conn, obj.oid)))
+            if obj.kind == "function"
+            else sql.SQL("table {}").format(sql.Identifier(obj.schema, obj.name))
+        )
+        privilege = sql.SQL("execute" if obj.kind == "function" else "select")
+        try:
+            with conn.transaction():
+                conn.execute(
+                    sql.SQL("grant usage on schema {} to authenticated").format(
+                        sql.Identifier(obj.schema)
+                    )
+                )
+                conn.execute(sql.SQL("grant {} on {} to authenticated").format(privilege, target))
+            granted.append(obj)
+        except psycopg.Error:
+            continue
+    return granted
+
+
+def _regprocedure(conn: psycopg.Connection[Any], oid: int) -> str:
+    row = conn.execute("select %s::oid::regprocedure::text", (oid,)).fetchone()
+    assert row is not None
+    return str(row[0])
+
+
 def prove_isolation(
     conn: psycopg.Connection[Any],
     catalog: Catalog,
@@ -102,18 +167,25 @@ def prove_isolation(
         )
         fx = Fixtures(conn, catalog)
         prober = Prober(conn, tally)
-        a_id, b_id = fx.new_user(), fx.new_user()
+        cast, forged = _cast(conn, fx)
+        a_id, b_id = cast.a_id, cast.b_id
         fx.spare_owner = a_id
-        cast = Cast(coach("coach A", a_id), coach("coach B", b_id), a_id, b_id)
-        tables = [t for t in catalog.tables if t.table_class is not None]
+        # partitions get their rows through their parent; the sweep reads them by name
+        tables = [t for t in catalog.tables if t.table_class is not None and not t.partition_of]
         failed: set[str] = set()
-        # The two coaches' own rows in every table first, parents before children.
+        scene = Scene(conn, fx)
+        # The two coaches' own rows in every table first (parents made on demand); the
+        # victim's twin before its first row, so that nothing a trigger derives for the
+        # twin (which the attacker copies) can hold the first row's canaries.
         for relation in tables:
-            for owner in (a_id, b_id):
+            for owner in (a_id, None, b_id):
                 mark = fx.mark()
                 try:
                     with conn.transaction():
-                        fx.base(relation.qualified, owner)
+                        if owner is None:
+                            scene.twin(relation.qualified, b_id)
+                        else:
+                            fx.base(relation.qualified, owner)
                 except (FixtureError, psycopg.Error) as exc:
                     fx.forget_since(mark)
                     if relation.qualified not in failed:
@@ -122,19 +194,55 @@ def prove_isolation(
                             ISOLATION_FIXTURE_FAILED.finding(relation.qualified, str(exc))
                         )
         progress(f"dynamic: fixtures for {len(tables) - len(failed)} of {len(tables)} tables")
+        owned = [
+            t.qualified
+            for t in tables
+            if t.table_class and t.table_class.owned and t.qualified not in failed
+        ]
+        scene.fill_victim(owned, b_id)
+        scene.collide(owned, cast.a, a_id, b_id)
         matrix = Matrix(conn, catalog, fx, prober, cast, progress)
         for relation in tables:
             if relation.qualified not in failed and wanted(relation.qualified):
                 matrix.run_table(relation)
+        # after the matrix: its positive controls write the victim's rows in bulk, which
+        # the rules of some states (a paid charge) rightly refuse
+        scene.every_label(owned, b_id)
+        progress(
+            f"dynamic: adversary: {scene.variants} more victim rows (every label), "
+            f"{len(scene.collided)} attacker columns set to the victim's values"
+        )
+        canaries = Canaries.of(
+            fx.token, rows_of(conn, fx, owned, b_id), rows_of(conn, fx, owned, a_id), forged
+        )
         victim_rows = [row for _, row in fx.base_rows(b_id)]
         attacker_rows = [row for _, row in fx.base_rows(a_id)]
-        victim_ids = _ids(victim_rows) - _ids(attacker_rows) | {b_id}
-        all_ids = victim_ids | (_ids(attacker_rows) - _ids(victim_rows)) | {a_id}
+        # what the attacker forges (B's id in a header) it holds: finding it proves nothing
+        victim_ids = (_ids(victim_rows) - _ids(attacker_rows) | {b_id}) - set(forged)
+        all_ids = (victim_ids | (_ids(attacker_rows) - _ids(victim_rows)) | {a_id}) - set(forged)
         for view in catalog.views:
             if wanted(view.qualified):
                 matrix.run_view(view, victim_ids, all_ids)
-        rpc = RpcProof(conn, catalog, fx, prober, cast, progress)
-        proof.functions = rpc.run(victim_ids, all_ids, wanted)
+        reached = _as_if_exposed(conn, reachable_definers(conn, catalog.config.schemas))
+        if reached:
+            progress(
+                "dynamic: reached from the API, judged as if exposed: "
+                + ", ".join(r.qualified for r in reached)
+            )
+        rpc = RpcProof(conn, catalog, fx, prober, cast, progress, canaries)
+        proof.functions = rpc.run(
+            victim_ids, all_ids, wanted, {r.oid: r.via for r in reached if r.kind == "function"}
+        )
+        reads = [read_relation(r) for r in catalog.relations if wanted(r.qualified)]
+        reads += [
+            read_reached(r.schema, r.name, r.via)
+            for r in reached
+            if r.kind == "view" and (wanted(r.qualified) or wanted(r.via))
+        ]
+        sweep = Sweep(conn, fx, prober, canaries, b_id, owned, progress)
+        sweep.run([*reads, *rpc.reads()], [cast.a, cast.anon])
+        writes = Writes(conn, fx, prober, canaries, cast, owned, progress)
+        writes.run([t for t in tables if t.qualified not in failed and wanted(t.qualified)])
     proof.findings = tally.findings
     proof.probes = tally.probes
     proof.cells = tally.cells

@@ -4,12 +4,15 @@ Everything is written as the connecting (RLS-bypassing) role inside the
 proof's transaction, which is rolled back at the end. A row's foreign keys
 point at parents of the same owner; values come from `values.generate`, the
 `[fixtures.<table>]` overrides of audit.toml (SQL expressions), and a few
-retries that fill or empty the nullable columns a failing check names.
+retries that fill or empty the nullable columns a failing check names. The
+victim's rows also get a canary in every column that takes one (nullable and
+defaulted columns included); a canary a check or trigger refuses is dropped.
 """
 
 from __future__ import annotations
 
 import itertools
+import json
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,6 +22,7 @@ import psycopg
 from psycopg import errors, sql
 
 from backend.audit.catalog import Catalog
+from backend.audit.prover.canary import canary_value
 from backend.audit.prover.shapes import TableShape, load_shape
 from backend.audit.prover.values import generate, literal
 
@@ -78,6 +82,13 @@ class Fixtures:
         }
         self._per_user = {r.qualified for r in catalog.of_kind("per-user")}
         self.spare_owner: str | None = None
+        # the victim's rows carry canaries that start with this token
+        self.victim: str | None = None
+        self.token = f"cnry{uuid.uuid4().hex[:6]}"
+        # the victim's e-mail, in every e-mail column of its rows: what a policy compares
+        self.victim_email: str | None = None
+        # canary columns a check or trigger refused once: not tried again for that table
+        self._refused: dict[str, set[str]] = {}
 
     # -- catalog ---------------------------------------------------------------------------
     def shape(self, table: str) -> TableShape:
@@ -92,13 +103,17 @@ class Fixtures:
         return table in self._per_user
 
     # -- users -----------------------------------------------------------------------------
-    def new_user(self) -> str:
+    def new_user(self, email: str | None = None, metadata: dict[str, Any] | None = None) -> str:
         user_id = str(uuid.uuid4())
         seq = next(self._seq)
         self.conn.execute(
             "insert into auth.users (id, email, aud, role, raw_user_meta_data)"
             " values (%s, %s, 'authenticated', 'authenticated', %s::jsonb)",
-            (user_id, f"audit-{seq}-{user_id[:8]}@example.test", '{"full_name": "Audit"}'),
+            (
+                user_id,
+                email or f"audit-{seq}-{user_id[:8]}@example.test",
+                json.dumps(metadata if metadata is not None else {"full_name": "Audit"}),
+            ),
         )
         return user_id
 
@@ -207,10 +222,11 @@ class Fixtures:
         ) or self.catalog.config.fixtures.get(shape.qualified, {})
         parents, optional = self._parent_values(shape, owner, fresh=fresh, stack=stack)
         seq = next(self._seq)
+        canaries = self._canaries(shape, owner, seq, {*parents, *overrides})
         extra: set[str] = set()
         drop_optional = False
         last_error = ""
-        for _ in range(8):
+        for _ in range(12):
             values: dict[str, Any] = {}
             if owner_col and owner:
                 values[owner_col] = owner
@@ -222,6 +238,8 @@ class Fixtures:
                     continue
                 if col.name in overrides:
                     values[col.name] = sql.SQL(overrides[col.name])
+                elif col.name in canaries:
+                    values[col.name] = canaries[col.name]
                 elif (col.not_null and not col.has_default) or col.name in extra:
                     values[col.name] = generate(col, seq, shape.choices.get(col.name, ()))
             draft = Draft(shape, values, owner)
@@ -231,6 +249,12 @@ class Fixtures:
                 return draft
             except errors.CheckViolation as exc:
                 last_error = _line(exc)
+                refused = set(shape.checks.get(exc.diag.constraint_name or "", ())) & set(canaries)
+                if refused:
+                    self._refused.setdefault(shape.qualified, set()).update(refused)
+                    for name in refused:
+                        canaries.pop(name)
+                    continue
                 flipped = self._flip(
                     shape, exc.diag.constraint_name or "", extra, optional, parents
                 )
@@ -238,6 +262,16 @@ class Fixtures:
                     break
             except psycopg.Error as exc:
                 last_error = _line(exc)
+                if canaries:
+                    # a trigger, a length or a check function refused one: keep the text ones
+                    # first (the likeliest to pass), then none
+                    text = {k: v for k, v in canaries.items() if isinstance(v, str)}
+                    dropped = (
+                        set(canaries) - set(text) if len(text) < len(canaries) else set(canaries)
+                    )
+                    self._refused.setdefault(shape.qualified, set()).update(dropped)
+                    canaries = {k: v for k, v in canaries.items() if k not in dropped}
+                    continue
                 if drop_optional or not optional:
                     break
                 drop_optional = True
@@ -245,6 +279,29 @@ class Fixtures:
             f"could not generate a row for {shape.qualified}: {last_error}; add column values "
             f"under [fixtures.{shape.name}] in audit.toml"
         )
+
+    def _canaries(
+        self, shape: TableShape, owner: str | None, seq: int, taken: set[str]
+    ) -> dict[str, Any]:
+        """Canary values for a victim's row: every free column that takes one."""
+        if owner is None or owner != self.victim:
+            return {}
+        owner_col = self.owner_column(shape.qualified)
+        skip = {*taken, *shape.primary_key, owner_col, *self._refused.get(shape.qualified, ())}
+        skip |= {c for fk in shape.foreign_keys for c in fk.columns}
+        # what the victim could not write itself stays out of its rows: the matrix's
+        # positive controls insert the same row as the victim
+        insertable = any(c.authenticated_can_insert for c in shape.columns.values())
+        values = {}
+        for col in shape.columns.values():
+            if col.name in skip or (insertable and not col.authenticated_can_insert):
+                continue
+            value = canary_value(col, self.token, seq)
+            if value is not None and self.victim_email and "email" in col.name.lower():
+                value = self.victim_email
+            if value is not None:
+                values[col.name] = value
+        return values
 
     @staticmethod
     def _flip(

@@ -18,7 +18,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from backend.audit.catalog import Catalog, Relation
+from backend.audit.catalog import Catalog, Relation, named_table
 from backend.audit.prover.fixtures import AUTH_USERS, FixtureError, Fixtures
 from backend.audit.prover.probe import Actor, Case, Outcome, Prober
 from backend.audit.prover.rules import ISOLATION_FIXTURE_FAILED, ISOLATION_LEAK, ISOLATION_UNPROVEN
@@ -46,12 +46,15 @@ Row = dict[str, Any]
 
 @dataclass(frozen=True)
 class Cast:
-    """The principals of one proof: two coaches, A attacks B."""
+    """The principals of one proof: two coaches, A attacks B (forging what a user can)."""
 
     a: Actor
     b: Actor
     a_id: str
     b_id: str
+    anon: Actor
+    # coach A without anything forged: runs A's own positive controls
+    a_self: Actor
 
 
 def coach(label: str, user_id: str) -> Actor:
@@ -84,6 +87,29 @@ class Target:
             and fixtures.owner_column(fk.parent)
             and any(c != self.owner_col for c in fk.columns)
         ]
+
+    def loose_keys(self, fixtures: Fixtures, owned: list[str]) -> list[ForeignKey]:
+        """Id columns no foreign key holds, as the key they should have been (client_id -> clients).
+
+        Only those of the parent's key type: the probe writes the victim's id into them.
+        """
+        held = {c for fk in self.shape.foreign_keys for c in fk.columns}
+        keys = []
+        for column in self.shape.columns.values():
+            if column.name in held or column.name in (self.owner_col, *self.shape.primary_key):
+                continue
+            parent = named_table(column.name, owned)
+            if parent is None or not column.writable:
+                continue
+            parent_key = fixtures.shape(parent).primary_key
+            if len(parent_key) != 1 or fixtures.shape(parent).columns[parent_key[0]].type != (
+                column.type
+            ):
+                continue
+            keys.append(
+                ForeignKey(f"{column.name}, no foreign key", (column.name,), parent, parent_key)
+            )
+        return keys
 
     def pointing_at(self, fk: ForeignKey, parent: Row) -> Row:
         """The values that make a row's foreign key `fk` point at `parent`."""
@@ -192,7 +218,7 @@ class Matrix:
         )
         self.reads(t)
         self.isolated(functools.partial(self.inserts, t))
-        for fk in t.owned_parents(self.fx):
+        for fk in self.parents_to_attack(t):
             self.isolated(functools.partial(self.insert_pointing_at_victim, t, fk))
         if relation.table_class is not None and relation.table_class.kind == "tenant-append-only":
             self.append_only(t)
@@ -201,18 +227,24 @@ class Matrix:
             self.isolated(functools.partial(self.deletes, t))
             self.upserts(t)
             self.isolated(functools.partial(self.without_where, t))
-        for attacker in (c.a, ANON):
+        for attacker in (c.a, c.anon):
             self.deny(table, "truncate", "truncate the table", attacker, truncate(shape))
+
+    def parents_to_attack(self, t: Target) -> list[ForeignKey]:
+        """The foreign keys to owned tables, and the id columns that lack one."""
+        owned = [r.qualified for r in self.catalog.tables if r.table_class and r.table_class.owned]
+        return [*t.owned_parents(self.fx), *t.loose_keys(self.fx, owned)]
 
     def reads(self, t: Target) -> None:
         c = self.cast
         victim = select_row(t.shape, t.b_row)
-        for attacker in (c.a, ANON):
+        for attacker in (c.a, c.anon):
             self.deny(
                 t.table, "select", "read coach B's row", attacker, victim, t.rightful("SELECT", c.b)
             )
         if "SELECT" in t.granted:
-            self.allow(t.table, "select", "read its own row", c.a, select_row(t.shape, t.a_row))
+            own = select_row(t.shape, t.a_row)
+            self.allow(t.table, "select", "read its own row", c.a_self, own)
         self.allow(t.table, "select", "read coach B's row", SERVICE, victim)
 
     def _owner_of(self, owner: str | None) -> Actor:
@@ -220,7 +252,7 @@ class Matrix:
         if owner == c.b_id:
             return c.b
         if owner == c.a_id:
-            return c.a
+            return c.a_self
         return coach("the new row's user", str(owner))
 
     def inserts(self, t: Target) -> None:
@@ -239,7 +271,7 @@ class Matrix:
             t.table,
             "insert",
             "insert a row",
-            ANON,
+            c.anon,
             for_a.insert(),
             t.rightful("INSERT", self._owner_of(for_a.owner)),
         )
@@ -254,13 +286,13 @@ class Matrix:
             f"insert a row pointing at coach B's {fk.parent} ({fk.name})",
             c.a,
             attack.insert(),
-            t.rightful("INSERT", c.a),
+            t.rightful("INSERT", c.a_self),
             draft.insert(),
         )
 
     def updates(self, t: Target) -> None:
         c = self.cast
-        for attacker in (c.a, ANON):
+        for attacker in (c.a, c.anon):
             self.deny(
                 t.table,
                 "update",
@@ -277,10 +309,10 @@ class Matrix:
             f"move its own row to another owner ({t.owner_col})",
             c.a,
             update_row(t.shape, t.a_row, t.owner_col, new_owner),
-            t.rightful("UPDATE", c.a),
+            t.rightful("UPDATE", c.a_self),
             own_update,
         )
-        for fk in t.owned_parents(self.fx):
+        for fk in self.parents_to_attack(t):
             changes = t.pointing_at(fk, self.fx.base(fk.parent, c.b_id))
             statement = sql.SQL("update {} set {} where {}").format(
                 t.shape.ident,
@@ -298,7 +330,7 @@ class Matrix:
                 f"point its own row at coach B's {fk.parent} ({fk.name})",
                 c.a,
                 statement,
-                t.rightful("UPDATE", c.a),
+                t.rightful("UPDATE", c.a_self),
                 own_update,
             )
 
@@ -307,7 +339,7 @@ class Matrix:
         c = self.cast
         draft = self.fx.draft(t.table, c.b_id, fresh=True)
         victim = delete_row(t.shape, self.fx.insert(draft))
-        for attacker in (c.a, ANON):
+        for attacker in (c.a, c.anon):
             self.deny(
                 t.table,
                 "delete",
@@ -325,7 +357,7 @@ class Matrix:
             proposed[t.owner_col] = c.a_id
         may = may_upsert(self.conn, t.shape, t.b_row, t.column, "authenticated")
         rightful = c.b if may else AUDITOR
-        for attacker in (c.a, ANON):
+        for attacker in (c.a, c.anon):
             self.deny(
                 t.table,
                 "upsert",
@@ -357,7 +389,7 @@ class Matrix:
         gone = sql.SQL("select not exists (select from {} where {})").format(
             t.shape.ident, where_key(t.shape, victim)
         )
-        for attacker in (c.a, ANON):
+        for attacker in (c.a, c.anon):
             self.deny(
                 t.table,
                 "update",
@@ -395,7 +427,7 @@ class Matrix:
                 f"move its own row to another owner ({t.owner_col}) without a WHERE clause",
                 c.a,
                 move_all,
-                t.rightful("UPDATE", c.a),
+                t.rightful("UPDATE", c.a_self),
                 update_all,
                 reached=moved,
                 control_reached=self._rewritten(t, t.a_row),
@@ -418,7 +450,7 @@ class Matrix:
         for actor, row, whose in (
             (c.a, t.a_row, "its own"),
             (c.a, t.b_row, "coach B's"),
-            (ANON, t.b_row, "coach B's"),
+            (c.anon, t.b_row, "coach B's"),
             (SERVICE, t.b_row, "coach B's"),
         ):
             exists = select_row(t.shape, row)
@@ -445,7 +477,7 @@ class Matrix:
         shape = self.fx.shape(table)
         row = self.fx.base(table, None)
         col = update_column(shape, set(), role="service_role") or next(iter(shape.columns))
-        for attacker in (self.cast.a, ANON):
+        for attacker in (self.cast.a, self.cast.anon):
             for command, statement in (
                 ("select", select_row(shape, row)),
                 ("update", update_row(shape, row, col)),
@@ -474,7 +506,7 @@ class Matrix:
         shape = self.fx.shape(table)
         row = self.fx.base(table, None)
         col = update_column(shape, set(), role="service_role") or next(iter(shape.columns))
-        for actor in (ANON, self.cast.a):
+        for actor in (self.cast.anon, self.cast.a):
             self.allow(table, "select", "read a public row", actor, select_row(shape, row))
             for command, statement in (
                 ("update", update_row(shape, row, col)),
@@ -494,7 +526,7 @@ class Matrix:
         probes = self.prober.tally.probes
         before = len(self.prober.tally.findings)
         control, _ = self.prober.run_as(c.b, statement, method="GET")
-        for actor, ids in ((c.a, victim_ids), (ANON, all_ids)):
+        for actor, ids in ((c.a, victim_ids), (c.anon, all_ids)):
             what = "coach B's rows" if actor is c.a else "coaches' rows"
             outcome, _ = self.prober.run_as(actor, statement, method="GET")
             seen = _mentions(outcome, ids)
@@ -507,7 +539,9 @@ class Matrix:
                         f"({len(seen)} of the victim's ids appear)",
                     )
                 )
-            elif not _mentions(control, victim_ids):
+            elif not control.allowed:
+                # a view that shows coach B nothing proves nothing; one that shows B rows
+                # without ids is judged by the sweep (canaries, results without B's rows)
                 result = "unproven"
                 self.prober.record(
                     ISOLATION_UNPROVEN.finding(

@@ -28,10 +28,15 @@ METHODS = {
 
 @dataclass(frozen=True)
 class Actor:
-    """Who runs a statement: a label for messages and the principal (None: the auditor itself)."""
+    """Who runs a statement: a label, the principal (None: the auditor) and forged headers."""
 
     label: str
     principal: Principal | None
+    headers: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def is_anon(self) -> bool:
+        return self.principal is not None and self.principal.role == "anon"
 
 
 @dataclass(frozen=True)
@@ -110,7 +115,7 @@ class Prober:
             if replica:
                 self.conn.execute("set local session_replication_role = replica")
             if actor.principal is not None:
-                impersonate(self.conn, actor.principal, method=method)
+                impersonate(self.conn, actor.principal, method=method, headers=dict(actor.headers))
             try:
                 with self.conn.transaction():
                     cur = self.conn.execute(statement)
@@ -125,7 +130,8 @@ class Prober:
                     outcome = Outcome(count, text=text)
             except psycopg.Error as exc:
                 message = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-                outcome = Outcome(0, message, exc.sqlstate)
+                # the whole error (message, detail, hint) is what the caller reads
+                outcome = Outcome(0, message, exc.sqlstate, text=_error_text(exc))
             extra = None
             if reached is not None and outcome.error is None:
                 self.conn.execute("reset role")
@@ -197,3 +203,9 @@ class Prober:
         self.tally.cells.append(
             (case.object, case.command, f"{case.actor.label}: {case.what}", result)
         )
+
+
+def _error_text(exc: psycopg.Error) -> str:
+    diag = exc.diag
+    parts = [str(exc), diag.message_detail or "", diag.message_hint or ""]
+    return "\n".join(p for p in parts if p)

@@ -16,6 +16,7 @@ follows from the catalog:
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -23,9 +24,10 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from backend.audit.catalog import Catalog
+from backend.audit.catalog import Catalog, id_table
+from backend.audit.prover.canary import Canaries
 from backend.audit.prover.fixtures import Fixtures
-from backend.audit.prover.matrix import ANON, Cast
+from backend.audit.prover.matrix import Cast
 from backend.audit.prover.probe import Actor, Outcome, Prober
 from backend.audit.prover.rules import (
     FUNCTION_EXECUTABLE_BY_ANON,
@@ -33,6 +35,7 @@ from backend.audit.prover.rules import (
     RPC_CROSS_TENANT,
 )
 from backend.audit.prover.shapes import Column
+from backend.audit.prover.sweep import Read
 from backend.audit.prover.values import generate, literal
 
 # `[functions.<name>] access = "public"` in audit.toml: anon is meant to call the function
@@ -44,10 +47,11 @@ select p.oid, n.nspname, p.proname, pg_catalog.pg_get_function_identity_argument
        coalesce(p.proargnames, '{}'), coalesce(p.proargmodes::text[], '{}'), p.pronargs,
        p.pronargdefaults,
        pg_catalog.has_function_privilege('authenticated', p.oid, 'EXECUTE'),
-       pg_catalog.has_function_privilege('anon', p.oid, 'EXECUTE')
+       pg_catalog.has_function_privilege('anon', p.oid, 'EXECUTE'),
+       p.provolatile::text, p.oid
 from pg_catalog.pg_proc p
 join pg_catalog.pg_namespace n on n.oid = p.pronamespace
-where n.nspname = any(%(schemas)s) and p.prokind = 'f'
+where (n.nspname = any(%(schemas)s) or p.oid = any(%(reached)s::oid[])) and p.prokind = 'f'
   and p.prorettype not in ('pg_catalog.trigger'::regtype, 'pg_catalog.event_trigger'::regtype)
   and not exists (select from pg_catalog.pg_depend d
                   where d.classid = 'pg_catalog.pg_proc'::regclass
@@ -90,16 +94,30 @@ class Function:
     params: tuple[Param, ...]
     authenticated: bool
     anon: bool = False
+    volatility: str = "v"
+    # not exposed, but reached from this exposed object: called as if it were exposed
+    reached_from: str | None = None
+
+    @property
+    def read_only(self) -> bool:
+        """STABLE or IMMUTABLE: PostgREST calls it in a read-only transaction."""
+        return self.volatility in ("s", "i")
 
     @property
     def qualified(self) -> str:
         return f"{self.schema}.{self.name}({self.signature})"
 
 
-def discover(conn: psycopg.Connection[Any], catalog: Catalog) -> list[Function]:
+def discover(
+    conn: psycopg.Connection[Any], catalog: Catalog, reached: dict[int, str] | None = None
+) -> list[Function]:
+    """The functions of the exposed schemas, and those of `reached` (oid: reached from)."""
+    reached = reached or {}
     found = []
-    rows = conn.execute(_FUNCTIONS, {"schemas": list(catalog.config.schemas)}).fetchall()
-    for oid, schema, name, signature, names, modes, nargs, ndefaults, auth, anon in rows:
+    rows = conn.execute(
+        _FUNCTIONS, {"schemas": list(catalog.config.schemas), "reached": list(reached)}
+    ).fetchall()
+    for oid, schema, name, signature, names, modes, nargs, ndefaults, auth, anon, vol, _ in rows:
         # variadic functions are not callable through PostgREST, but they are still
         # called here (VARIADIC in the call): every function gets its refusal proven
         in_modes = [m for m in modes if m in ("i", "b", "v")] if modes else []
@@ -139,27 +157,19 @@ def discover(conn: psycopg.Connection[Any], catalog: Catalog) -> list[Function]:
                     variadic,
                 )
             )
-        found.append(Function(schema, name, signature, tuple(params), bool(auth), bool(anon)))
+        found.append(
+            Function(
+                schema,
+                name,
+                signature,
+                tuple(params),
+                bool(auth),
+                bool(anon),
+                str(vol),
+                reached.get(int(oid)),
+            )
+        )
     return found
-
-
-def id_table(param: str, tables: list[str]) -> str | None:
-    """The table whose ids a parameter takes, by name: p_client_ids -> clients."""
-    stem = param.lower().lstrip("_").removeprefix("p_")
-    for suffix in ("_ids", "_id"):
-        if stem.endswith(suffix):
-            stem = stem.removesuffix(suffix)
-            break
-    else:
-        return None
-    words = stem.split("_")
-    for start in range(len(words)):
-        s = "_".join(words[start:])
-        for table in tables:
-            name = table.rpartition(".")[2]
-            if name in (s, f"{s}s", f"{s}es") or name.endswith((f"_{s}s", f"_{s}es")):
-                return table
-    return None
 
 
 class RpcProof:
@@ -171,6 +181,7 @@ class RpcProof:
         prober: Prober,
         cast: Cast,
         progress: Callable[[str], None],
+        canaries: Canaries | None = None,
     ) -> None:
         self.conn = conn
         self.catalog = catalog
@@ -178,7 +189,13 @@ class RpcProof:
         self.prober = prober
         self.cast = cast
         self.progress = progress
-        self.owned = [r.qualified for r in catalog.tables if r.table_class and r.table_class.owned]
+        self.canaries = canaries or Canaries()
+        self.called: list[tuple[Function, int]] = []
+        self.owned = [
+            r.qualified
+            for r in catalog.tables
+            if r.table_class and r.table_class.owned and not r.partition_of
+        ]
 
     # -- what the victim has -----------------------------------------------------------------
     def _union(self) -> sql.Composable:
@@ -260,17 +277,28 @@ class RpcProof:
         )
         return declared.get(ACCESS_KEY, "").strip().lower() == "public"
 
-    def run(self, victim_ids: set[str], all_ids: set[str], wanted: Callable[[str], bool]) -> int:
-        functions = [f for f in discover(self.conn, self.catalog) if wanted(f.qualified)]
+    def run(
+        self,
+        victim_ids: set[str],
+        all_ids: set[str],
+        wanted: Callable[[str], bool],
+        reached: dict[int, str] | None = None,
+    ) -> int:
+        functions = [
+            f
+            for f in discover(self.conn, self.catalog, reached)
+            if wanted(f.qualified) or (f.reached_from and wanted(f.reached_from))
+        ]
+        self.called = list(zip(functions, itertools.count(1000), strict=False))
         c = self.cast
         victim_pattern = "|".join(sorted(victim_ids)) or "^$"
         before = self.state(victim_pattern)
         for seq, fn in enumerate(functions, start=1000):
             results = []
-            attackers: list[tuple[Actor, set[str], bool]] = [
-                (c.a, victim_ids, fn.authenticated),
-                (ANON, all_ids, fn.anon),
-            ]
+            attackers: list[tuple[Actor, set[str], bool]] = [(c.a, victim_ids, fn.authenticated)]
+            if not fn.reached_from:
+                # judged as if exposed to coaches: anon reaches it only through what calls it
+                attackers.append((c.anon, all_ids, fn.anon))
             for actor, ids, may in attackers:
                 outcome, after = self.prober.run_as(
                     actor, self.call(fn, c.b_id, seq), after=lambda: self.state(victim_pattern)
@@ -286,7 +314,7 @@ class RpcProof:
                     )
                 )
             if fn.authenticated:
-                control, _ = self.prober.run_as(c.a, self.call(fn, c.a_id, seq))
+                control, _ = self.prober.run_as(c.a_self, self.call(fn, c.a_id, seq))
                 state = (
                     "ok"
                     if control.error is None
@@ -298,6 +326,14 @@ class RpcProof:
                 )
             self.progress(f"dynamic: rpc {fn.name}: " + "; ".join(results))
         return len(functions)
+
+    def reads(self) -> list[Read]:
+        """The read-only functions coach A may call, called with its own ids: for the sweep."""
+        return [
+            Read(fn.qualified, "function", self.call(fn, self.cast.a_id, seq))
+            for fn, seq in self.called
+            if fn.read_only and fn.authenticated
+        ]
 
     def _judge(
         self,
@@ -324,7 +360,7 @@ class RpcProof:
                 )
             )
             verdicts.append("unproven")
-        if actor is ANON and may and not self.declared_public(fn):
+        if actor.is_anon and may and not self.declared_public(fn) and not fn.reached_from:
             self.prober.record(
                 FUNCTION_EXECUTABLE_BY_ANON.finding(
                     fn.qualified,
@@ -334,10 +370,15 @@ class RpcProof:
             )
             verdicts.append("EXECUTABLE")
         problems = []
+        canary = self.canaries.describe(outcome.text)
+        if outcome.error is not None and canary:
+            problems.append(f"its error names {canary}")
         if outcome.error is None:
+            if canary:
+                problems.append(f"returned {canary}")
             if after[1] != before[1]:
                 problems.append("changed coach B's rows")
-            if actor is ANON and after[0] != before[0]:
+            if actor.is_anon and after[0] != before[0]:
                 problems.append("changed coach A's rows")
             if after[2] != before[2]:
                 problems.append("linked coach A's rows to coach B's")
@@ -348,7 +389,12 @@ class RpcProof:
                 RPC_CROSS_TENANT.finding(
                     fn.qualified,
                     f"{actor.label} called {fn.name} with coach B's ids and it "
-                    + ", ".join(problems),
+                    + ", ".join(problems)
+                    + (
+                        f" (not exposed, but reached from {fn.reached_from}: judged as if exposed)"
+                        if fn.reached_from
+                        else ""
+                    ),
                 )
             )
             verdicts.append("LEAK")

@@ -12,7 +12,10 @@ ISOLATION_LEAK = Rule(
     category="isolation",
     description="Run as the impersonated principals, an attack that the table's class forbids "
     "succeeded: a coach read, wrote, moved or pointed at another coach's row, or anon reached "
-    "a coach's data. This is what no static rule can see: a policy that only looks "
+    "a coach's data; or coach B's canary (or a result that changes with B's rows: a count, a "
+    "sum) reached the attacker through a table, partition, view or read-only function; or a "
+    "write of the attacker's own row (its triggers) changed B's rows or copied B's data into "
+    "the attacker's. This is what no static rule can see: a policy that only looks "
     "tenant-bound.",
     remediation="Fix the policy (or grant, trigger or foreign key) of the table named; the "
     "message says which principal did what.",
@@ -45,8 +48,10 @@ RPC_CROSS_TENANT = Rule(
     level=Level.ERROR,
     category="isolation",
     description="Called by coach A with coach B's ids (or by anon), a function succeeded and "
-    "changed B's rows, linked A's rows to B's, or returned B's data. Every function must "
-    "check that each id it is given belongs to the caller.",
+    "changed B's rows, linked A's rows to B's, or returned B's data (ids or canaries), or "
+    "failed with an error that names B's data. Definer functions outside the exposed schemas "
+    "that the API reaches are called as if exposed. Every function must check that each id "
+    "it is given belongs to the caller.",
     remediation="Check ownership of every id parameter (coach_id = auth.uid()) and fail with a "
     "stable error before doing anything.",
 )

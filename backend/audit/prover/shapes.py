@@ -18,7 +18,8 @@ select a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod),
            where e.enumtypid = bt.oid order by e.enumsortorder) end,
        a.attnotnull, a.atthasdef, a.attidentity::text, a.attgenerated::text, a.attnum,
        pg_catalog.has_column_privilege('authenticated', a.attrelid, a.attnum, 'UPDATE'),
-       pg_catalog.has_column_privilege('service_role', a.attrelid, a.attnum, 'UPDATE')
+       pg_catalog.has_column_privilege('service_role', a.attrelid, a.attnum, 'UPDATE'),
+       pg_catalog.has_column_privilege('authenticated', a.attrelid, a.attnum, 'INSERT')
 from pg_catalog.pg_attribute a
 join pg_catalog.pg_type t on t.oid = a.atttypid
 join pg_catalog.pg_type bt on bt.oid = coalesce(nullif(t.typbasetype, 0), t.oid)
@@ -59,6 +60,7 @@ class Column:
     attnum: int
     authenticated_can_update: bool
     service_can_update: bool
+    authenticated_can_insert: bool = True
 
     @property
     def writable(self) -> bool:
@@ -119,6 +121,7 @@ def load_shape(conn: psycopg.Connection[Any], qualified: str) -> TableShape:
             r[10],
             r[11],
             r[12],
+            r[13],
         )
         shape.columns[col.name] = col
     shape.unique_columns = {

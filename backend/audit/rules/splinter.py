@@ -293,15 +293,16 @@ RLS_DISABLED_IN_PUBLIC = Rule(
     category="security",
     splinter="0013",
     description="A table of an exposed schema without row level security is open to every "
-    "role that holds a grant on it. Unlike splinter, partitioned tables and tables granted "
-    "only insert, update or delete are reported too.",
+    "role that holds a grant on it. Unlike splinter, partitioned tables, partitions (queried "
+    "by name, they do not get their parent's policies) and tables granted only insert, update "
+    "or delete are reported too.",
     remediation="alter table … enable row level security, then add policies.",
     sql=f"""
 select format('%%s.%%s', n.nspname, c.relname),
        format('table %%s.%%s is exposed and row level security is disabled', n.nspname, c.relname)
 from pg_catalog.pg_class c
 join pg_catalog.pg_namespace n on n.oid = c.relnamespace
-where c.relkind in ('r', 'p') and not c.relispartition and not c.relrowsecurity and {_EXPOSED}
+where c.relkind in ('r', 'p') and not c.relrowsecurity and {_EXPOSED}
 order by 1
 """,
 )

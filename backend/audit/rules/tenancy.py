@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from backend.audit.catalog import Catalog
+from backend.audit.catalog import Catalog, named_table
 from backend.audit.findings import Level
 from backend.audit.rules.base import Rule
 
@@ -319,6 +319,45 @@ def _classification_invalid(catalog: Catalog) -> Iterable[tuple[str, str]]:
             yield qualified, f"audit.toml names owner column {declared.owner}, which {name} lacks"
 
 
+_UUID_TYPES = ("uuid", "uuid[]")
+
+
+def _id_without_foreign_key(catalog: Catalog) -> Iterable[tuple[str, str]]:
+    owned = [t.qualified for t in catalog.tables if t.table_class and t.table_class.owned]
+    for table in catalog.tables:
+        if table.table_class and table.table_class.kind == "tenant-append-only":
+            continue  # a log keeps the ids of rows (and users) that may be gone since
+        for column, type_ in zip(table.columns, table.column_types, strict=False):
+            if column == "id" or column in table.foreign_key_columns:
+                continue
+            parent = named_table(column, owned)
+            looks_like_id = type_ in _UUID_TYPES and column.endswith(("_id", "_ids"))
+            if parent is None and not looks_like_id:
+                continue
+            what = f"an id of {parent}" if parent else "an id"
+            yield (
+                f"{table.qualified}.{column}",
+                f"column {column} of {table.qualified} holds {what} ({type_}) and no foreign "
+                "key holds it: a row can name a row of another coach, or none",
+            )
+
+
+ID_WITHOUT_FOREIGN_KEY = Rule(
+    id="id_without_foreign_key",
+    title="Id column without a foreign key",
+    level=Level.WARNING,
+    category="tenancy",
+    description="A column that holds another table's id (a uuid named *_id, or a column named "
+    "after an owned table) with no foreign key is held by nothing: no constraint keeps it "
+    "pointing at a row of the same coach, so a policy or a join that trusts it leaks, and "
+    "the isolation proof has no key to attack. The proof still tries: it writes the victim's "
+    "id into the column as the attacker.",
+    remediation="Add a foreign key that includes the owner: foreign key (client_id, coach_id) "
+    "references clients (id, coach_id). Append-only tables (logs) are not reported: their "
+    "entries name rows that may be gone.",
+    check=_id_without_foreign_key,
+)
+
 TABLE_NOT_CLASSIFIED = Rule(
     id="table_not_classified",
     title="Table not classified",
@@ -354,6 +393,7 @@ RULES = (
     SERVICE_ONLY_TABLE_EXPOSED,
     VIEW_WITHOUT_SECURITY_INVOKER,
     APPEND_ONLY_TABLE_MUTABLE,
+    ID_WITHOUT_FOREIGN_KEY,
     TABLE_NOT_CLASSIFIED,
     CLASSIFICATION_INVALID,
 )
