@@ -176,12 +176,30 @@ def db_lint() -> None:
 
 
 @app.command("seed")
-def seed(db_url: DbUrl = None) -> None:
-    """Load the development seed (supabase/seed.sql) in one transaction."""
+def seed(
+    db_url: DbUrl = None,
+    coaches: Annotated[
+        int | None,
+        typer.Option("--coaches", help="Benchmark data: this many coaches, set-based."),
+    ] = None,
+    years: Annotated[
+        float, typer.Option("--years", help="With --coaches: years of lesson history.")
+    ] = 2.0,
+) -> None:
+    """Load the development seed (supabase/seed.sql), or with --coaches benchmark data."""
     project = find_project()
+    url = resolve_url(db_url, project)
+    if coaches is not None:
+        from backend.bench import BenchError
+        from backend.bench.command import run_seed
+
+        try:
+            run_seed(url, coaches=coaches, years=years, out=out)
+        except BenchError as exc:
+            fail(str(exc))
+        return
     if not project.seed_file.is_file():
         fail(f"no seed file at {project.seed_file}")
-    url = resolve_url(db_url, project)
     began = time.perf_counter()
     with connect(url) as conn, conn.transaction():
         count = migrations.execute_script(conn, project.seed_file.read_text(), "supabase/seed.sql")
