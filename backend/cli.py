@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
@@ -205,6 +206,40 @@ def seed(
         count = migrations.execute_script(conn, project.seed_file.read_text(), "supabase/seed.sql")
     elapsed = time.perf_counter() - began
     out.print(f"seeded {redact(url)}: {len(count)} statements in {elapsed:.2f}s")
+
+
+@app.command("bench")
+def bench(
+    db_url: DbUrl = None,
+    coaches: Annotated[int, typer.Option("--coaches", help="Seed up to this many coaches.")] = 1000,
+    years: Annotated[float, typer.Option("--years", help="Years of history to seed.")] = 2.0,
+    sample: Annotated[int, typer.Option("--sample", help="Coaches sampled per query.")] = 200,
+    scaling_from: Annotated[
+        int, typer.Option("--scaling-from", help="Also measure at this scale first.")
+    ] = 1000,
+    rpc_seconds: Annotated[float, typer.Option("--rpc-seconds", help="Seconds per rate.")] = 10.0,
+    json_path: Annotated[
+        Path | None, typer.Option("--json", help="Write every figure to this file.")
+    ] = None,
+) -> None:
+    """The performance suite: page queries, RLS cost, scaling, history, N+1, RPC rate, audit."""
+    from backend.bench import BenchError
+    from backend.bench.command import run_bench
+
+    url = resolve_url(db_url, find_project())
+    try:
+        run_bench(
+            url,
+            coaches=coaches,
+            years=years,
+            sample=sample,
+            scaling_from=scaling_from,
+            rpc_seconds=rpc_seconds,
+            json_path=json_path,
+            out=out,
+        )
+    except BenchError as exc:
+        fail(str(exc))
 
 
 @db_app.command("stop")

@@ -25,7 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,7 +63,7 @@ select
     {coach_id_sql("n")} as coach_id,
     case when n % 50 = 0 then 150 else 35 + (n * 7919) % 31 end as n_clients,
     3 + n % 3 as n_types
-from generate_series(%(lo)s::int, %(hi)s::int) as n
+from unnest(%(numbers)s::int[]) as n
 """
 
 # Users as Supabase Auth inserts them; the coaches rows as the sign-up trigger makes them.
@@ -425,9 +425,9 @@ def seeded_coaches(conn: psycopg.Connection[Any]) -> int:
     return int(row[0]) if row else 0
 
 
-def _batches(lo: int, hi: int) -> Iterator[tuple[int, int]]:
-    for start in range(lo, hi + 1, BATCH_COACHES):
-        yield start, min(start + BATCH_COACHES - 1, hi)
+def _batches(numbers: Sequence[int]) -> Iterator[list[int]]:
+    for start in range(0, len(numbers), BATCH_COACHES):
+        yield list(numbers[start : start + BATCH_COACHES])
 
 
 def _require_superuser(conn: psycopg.Connection[Any]) -> None:
@@ -453,19 +453,27 @@ def _run(conn: psycopg.Connection[Any], script: str, params: dict[str, Any]) -> 
 
 def _run_batch(conn: psycopg.Connection[Any], params: dict[str, Any], *, new_coaches: bool) -> None:
     with conn.transaction():
-        conn.execute("set local session_replication_role = replica")
-        # Compiling these one-off statements costs seconds and saves nothing.
-        conn.execute("set local jit = off")
-        _run(conn, _BATCH_COACHES, params)
-        if new_coaches:
-            _run(conn, _USERS_AND_COACHES, params)
-        _run(conn, _LESSONS, params)
-        _run(conn, _CHARGES_AND_PAYMENTS, params)
-        for rule, query in _CHECKS.items():
-            _expect_none(conn, rule, query)
-        _expect_none(
-            conn, "clients whose balance is not their unpaid billable charges", _BALANCE_CHECK
-        )
+        _load_batch(conn, params, new_coaches=new_coaches)
+
+
+def _load_batch(
+    conn: psycopg.Connection[Any], params: dict[str, Any], *, new_coaches: bool
+) -> None:
+    """One batch inside the caller's transaction; the triggers are back on when it returns."""
+    conn.execute("set local session_replication_role = replica")
+    # Compiling these one-off statements costs seconds and saves nothing.
+    conn.execute("set local jit = off")
+    _run(conn, _BATCH_COACHES, params)
+    if new_coaches:
+        _run(conn, _USERS_AND_COACHES, params)
+    _run(conn, _LESSONS, params)
+    _run(conn, _CHARGES_AND_PAYMENTS, params)
+    for rule, query in _CHECKS.items():
+        _expect_none(conn, rule, query)
+    _expect_none(conn, "clients whose balance is not their unpaid billable charges", _BALANCE_CHECK)
+    conn.execute("drop table seed_coach, seed_lesson, seed_charge, seed_payment")
+    conn.execute("set local session_replication_role = origin")
+    conn.execute("set local jit = default")
 
 
 def _expect_none(conn: psycopg.Connection[Any], rule: str, query: str) -> None:
@@ -503,10 +511,10 @@ def seed_coaches(
         "from_day": today - dt.timedelta(days=round(365 * years)),
         "to_day": today + dt.timedelta(days=FUTURE_DAYS),
     }
-    for lo, hi in _batches(present + 1, coaches):
-        _run_batch(conn, {**params, "lo": lo, "hi": hi}, new_coaches=True)
+    for numbers in _batches(range(present + 1, coaches + 1)):
+        _run_batch(conn, {**params, "numbers": numbers}, new_coaches=True)
         if progress:
-            progress(hi - lo + 1)
+            progress(len(numbers))
     conn.execute("analyze")
     return SeedResult(
         coaches=max(present, coaches),
@@ -518,22 +526,26 @@ def seed_coaches(
 
 def extend_history(
     conn: psycopg.Connection[Any],
-    coaches: int,
+    numbers: Sequence[int],
     *,
     from_day: dt.date,
     to_day: dt.date,
     now: dt.datetime | None = None,
-    progress: Progress | None = None,
 ) -> float:
-    """Add the lessons, charges and payments of the days [from_day, to_day) to seeded coaches."""
+    """Add the lessons, charges and payments of the days [from_day, to_day) to seeded coaches.
+
+    Runs inside the caller's transaction (the benchmark rolls it back).
+    """
     _require_superuser(conn)
     began = time.perf_counter()
-    params = {"now": now or dt.datetime.now(dt.UTC), "from_day": from_day, "to_day": to_day}
-    for lo, hi in _batches(1, coaches):
-        _run_batch(conn, {**params, "lo": lo, "hi": hi}, new_coaches=False)
-        if progress:
-            progress(hi - lo + 1)
-    conn.execute("analyze")
+    params = {
+        "now": now or dt.datetime.now(dt.UTC),
+        "from_day": from_day,
+        "to_day": to_day,
+        "numbers": list(numbers),
+    }
+    _load_batch(conn, params, new_coaches=False)
+    conn.execute("analyze public.lessons, public.lesson_participants, public.payments")
     return time.perf_counter() - began
 
 
