@@ -1,4 +1,5 @@
-"""Suite-wide guard: every balance equals the sum of its unpaid billable charges.
+"""Suite-wide guard: every balance equals the sum of its unpaid billable charges,
+and every charge's copy of its lesson's start time is that start time.
 
 Checked after every transaction a test runs through `pg.acting_as` (so after
 every write of the SQL tests) and once more when the test ends (writes through
@@ -43,6 +44,14 @@ where d.outstanding_cents <> coalesce(b.owed, 0) or d.clients_with_balance <> co
 """
 
 
+CHARGES_OFF_THEIR_LESSON = """
+select p.id, p.lesson_start_time, l.start_time
+from public.lesson_participants as p
+inner join public.lessons as l on l.id = p.lesson_id
+where p.lesson_start_time is distinct from l.start_time
+"""
+
+
 def assert_balances_hold(pg: TestDatabase) -> None:
     conn = pg.admin
     views = conn.execute(
@@ -55,6 +64,8 @@ def assert_balances_hold(pg: TestDatabase) -> None:
     assert not off, f"balances that are not the sum of unpaid billable charges: {off}"
     off = conn.execute(DASHBOARDS_OFF_THE_BALANCES).fetchall()
     assert not off, f"dashboards that disagree with the balances: {off}"
+    off = conn.execute(CHARGES_OFF_THEIR_LESSON).fetchall()
+    assert not off, f"charges whose copy of the lesson's start time is stale: {off}"
 
 
 @pytest.fixture(autouse=True)

@@ -35,15 +35,20 @@ left join lateral (
         and p.payment_status = 'unpaid'
         and private.is_billable(l.status, l.end_time)
 ) as unpaid on true
+-- The latest lesson that has started and is not cancelled: the charges'
+-- copy of their lesson's start time (lesson_participants_client_start_time_idx)
+-- is walked backwards from now, so one or two lessons are read.
 left join lateral (
-    select max(l.start_time) as last_lesson_at
+    select l.start_time as last_lesson_at
     from public.lesson_participants as p
     inner join public.lessons as l on p.lesson_id = l.id and p.coach_id = l.coach_id
     where
         p.client_id = c.id
         and p.coach_id = c.coach_id
+        and p.lesson_start_time <= now()
         and l.status <> 'cancelled'
-        and l.start_time <= now()
+    order by p.lesson_start_time desc
+    limit 1
 ) as seen on true;
 
 -- Read-only for coaches and server code (explicitly, whatever the default

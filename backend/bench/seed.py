@@ -11,8 +11,9 @@ paid (grouped in monthly payments), unpaid and waived.
 Row triggers would make a bulk load row by row, so a batch runs with
 `session_replication_role = replica` (superuser only) and does their
 bookkeeping itself, set-based: the coaches row of each user, the participant's
-price, the waiving of a cancelled lesson's charges, one audit-log entry per
-row written. Coaches and series are in UTC: the time-zone check constraint
+price and its copy of the lesson's start time, the waiving of a cancelled
+lesson's charges, one audit-log entry per row written. Coaches and series are in
+UTC: the time-zone check constraint
 reads the whole zone catalog for any other name (tens of milliseconds a row).
 Check, unique and exclusion constraints still apply to every row;
 what the skipped triggers would have checked (foreign keys, capacity, the
@@ -315,12 +316,13 @@ from inserted;
 with inserted as (
     insert into public.lesson_participants (
         id, lesson_id, client_id, coach_id, price_cents, payment_status, payment_id, paid_at,
-        attended, created_at
+        attended, lesson_start_time, created_at
     )
     select
         c.id, c.lesson_id, c.client_id, c.coach_id, c.price_cents, c.payment_status,
         pay.id, pay.paid_at,
         case c.status when 'completed' then true when 'no_show' then false end,
+        c.start_time,
         least(c.start_time - interval '7 days', %(now)s)
     from seed_charge as c
     left join seed_payment as pay
@@ -377,6 +379,11 @@ _CHECKS = {
             select coalesce(sum(p.price_cents), 0) from public.lesson_participants as p
             where p.payment_id = pay.id
         )""",
+    "charges whose copy of their lesson's start time is not their lesson's": """
+        select count(*) from seed_charge as c
+        inner join public.lesson_participants as p on p.id = c.id
+        inner join public.lessons as l on l.id = p.lesson_id
+        where p.lesson_start_time is distinct from l.start_time""",
     "waived or unpaid charges of a cancelled lesson that are not waived": """
         select count(*) from seed_charge as c
         where c.status = 'cancelled' and c.payment_status <> 'waived'""",
