@@ -10,7 +10,9 @@ its transaction, so one pool serves any number of callers without leaking one
 caller's identity to the next.
 
 The statements of a request go out pipelined: BEGIN, the impersonation and
-the query in one round trip, `RESET ALL` and COMMIT in a second. SQL text is
+the query in one round trip; `SET CONSTRAINTS ALL IMMEDIATE` (a deferred
+trigger sees the caller's claims, before the reset), `RESET ALL` and COMMIT in a
+second. SQL text is
 composed once per request shape and kept. A connection that sat idle in the
 pool for a while is checked before it is handed out, so a connection the
 server or the network dropped is noticed and replaced rather than failing a
@@ -344,6 +346,17 @@ async def _acheck_if_idle(conn: psycopg.AsyncConnection[Any]) -> None:
         await AsyncConnectionPool.check_connection(conn)
 
 
+# Deferred constraint triggers fire now, with the caller's claims; then the session
+# forgets whatever a function set at session level. COMMIT follows.
+_FIRE_DEFERRED = "SET CONSTRAINTS ALL IMMEDIATE"
+_RESET = "RESET ALL"
+
+
+def _end_as_caller(conn: psycopg.Connection[Any]) -> None:
+    conn.execute(_FIRE_DEFERRED)
+    conn.execute(_RESET)
+
+
 def _failed(exc: Exception) -> BackendError:
     if isinstance(exc, PoolTimeout):
         return Unavailable("no database connection became free in time", key="pool_timeout")
@@ -414,7 +427,7 @@ class DirectGateway:
                     settings=_transaction_settings(self._catalog, caller.role, method == "GET"),
                 )
                 yield conn, pipeline
-                conn.execute("RESET ALL")
+                _end_as_caller(conn)
         except (psycopg.Error, PoolTimeout) as exc:
             raise _failed(exc) from exc
 
@@ -517,7 +530,8 @@ class AsyncDirectGateway:
                 query, params = self._statements.compile(request, signature)
                 cursor = await conn.execute(query, params)
                 rows = await cursor.fetchall() if cursor.description else []
-                await conn.execute("RESET ALL")
+                await conn.execute(_FIRE_DEFERRED)
+                await conn.execute(_RESET)
                 return _shape(request, rows)
         except (psycopg.Error, PoolTimeout) as exc:
             raise _failed(exc) from exc

@@ -278,3 +278,30 @@ def test_sql_text_is_composed_once_per_request_shape(gateway):
 
     assert second is first and third is not first
     assert (first_values, second_values) == (["a", "b", True], ["c", "d", False])
+
+
+def test_a_deferred_trigger_still_runs_as_the_caller_with_its_claims(pg, gateway):
+    from backend.gateway.base import Insert
+
+    pg.admin.execute(
+        """
+        create table public.test_deferred (id int primary key);
+        create table public.test_deferred_seen (who text);
+        grant insert, select on public.test_deferred to anon;
+        grant insert on public.test_deferred_seen to anon;
+        create function public.test_note_who() returns trigger
+        language plpgsql set search_path = '' as $$
+        begin
+            insert into public.test_deferred_seen
+            values (current_user || ' ' || pg_catalog.current_setting('request.jwt.claims', true));
+            return null;
+        end $$;
+        create constraint trigger test_note_who after insert on public.test_deferred
+        deferrable initially deferred for each row execute function public.test_note_who();
+        """
+    )
+
+    gateway.session(Caller.anon()).execute(Insert("test_deferred", {"id": 1}))
+
+    seen = pg.admin.execute("select who from public.test_deferred_seen").fetchall()
+    assert seen == [('anon {"role": "anon"}',)]
