@@ -109,3 +109,27 @@ def test_last_lesson_follows_a_lesson_moved_into_the_past(pg, coach):
         pg, "select last_lesson_at from public.client_balances where client_id = %s", client
     )
     assert last == moved_to
+
+
+def test_no_api_role_can_call_the_definer_trigger_function(pg, coach):
+    with raises_sql("42501"), pg.as_coach(coach) as c:
+        c.execute("select private.move_charges_with_lesson()")
+
+
+def test_moving_a_lesson_touches_no_other_lessons_charges(pg, coach):
+    other = pg.sign_up()
+    mine = book(pg, coach, [make_client(pg, coach)], NOW + hours(5))
+    theirs = book(pg, other, [make_client(pg, other)], NOW + hours(5))
+    moved_to = NOW + hours(30)
+
+    with pg.as_coach(coach) as c:
+        rpc_one(
+            c,
+            "update_lesson",
+            p_lesson_id=mine["id"],
+            p_start_time=moved_to,
+            p_end_time=moved_to + hours(1),
+        )
+
+    assert _copies(pg, theirs["id"]) == {theirs["start_time"]}
+    assert _copies(pg, mine["id"]) == {moved_to}
