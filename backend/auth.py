@@ -30,6 +30,7 @@ import hashlib
 import logging
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -43,6 +44,8 @@ from backend.errors import Unauthenticated, Unavailable
 
 ASYMMETRIC = ("ES256", "RS256")
 _NEVER = float("-inf")
+# How many recently verified tokens a verifier remembers (least recently used go first).
+RECENT_TOKENS = 4096
 log = logging.getLogger(__name__)
 
 
@@ -77,6 +80,7 @@ class TokenVerifier:
         leeway_seconds: float = 0,
         jwks_ttl_seconds: float = 600,
         jwks_refetch_cooldown_seconds: float = 30,
+        verified_ttl_seconds: float = 10,
         http_client: httpx.Client | None = None,
     ) -> None:
         if not secret and not jwks_url:
@@ -95,6 +99,9 @@ class TokenVerifier:
         self._attempted_at = _NEVER
         self._unknown_refetched_at = _NEVER
         self._lock = threading.Lock()  # held by the one thread refreshing the JWKS
+        self._verified_ttl = verified_ttl_seconds
+        self._recent: OrderedDict[str, tuple[float, VerifiedToken]] = OrderedDict()
+        self._recent_lock = threading.Lock()
 
     @classmethod
     def from_settings(
@@ -109,8 +116,43 @@ class TokenVerifier:
         )
 
     def verify(self, token: str) -> VerifiedToken:
-        """The verified claims of `token`, or `Unauthenticated` saying what is wrong."""
+        """The verified claims of `token`, or `Unauthenticated` saying what is wrong.
+
+        A token verified in the last `verified_ttl_seconds` (10 by default) is
+        not verified again, the same client sending it request after request;
+        never past its `exp`.
+        """
         token = token.removeprefix("Bearer ").strip()
+        recent = self._recently_verified(token)
+        if recent is not None:
+            return recent
+        verified = self._verify(token)
+        self._remember(token, verified)
+        return verified
+
+    def _recently_verified(self, token: str) -> VerifiedToken | None:
+        with self._recent_lock:
+            entry = self._recent.get(token)
+            if entry is None:
+                return None
+            verified_at, verified = entry
+            if time.monotonic() - verified_at > self._verified_ttl or (
+                time.time() >= verified.expires_at + self._leeway
+            ):
+                del self._recent[token]
+                return None
+            return verified
+
+    def _remember(self, token: str, verified: VerifiedToken) -> None:
+        if self._verified_ttl <= 0:
+            return
+        with self._recent_lock:
+            self._recent[token] = (time.monotonic(), verified)
+            self._recent.move_to_end(token)
+            while len(self._recent) > RECENT_TOKENS:
+                self._recent.popitem(last=False)
+
+    def _verify(self, token: str) -> VerifiedToken:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:

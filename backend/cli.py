@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
@@ -214,18 +215,70 @@ def db_lint() -> None:
 
 
 @app.command("seed")
-def seed(db_url: DbUrl = None) -> None:
-    """Load the development seed (supabase/seed.sql) in one transaction."""
+def seed(
+    db_url: DbUrl = None,
+    coaches: Annotated[
+        int | None,
+        typer.Option("--coaches", help="Benchmark data: this many coaches, set-based."),
+    ] = None,
+    years: Annotated[
+        float, typer.Option("--years", help="With --coaches: years of lesson history.")
+    ] = 2.0,
+) -> None:
+    """Load the development seed (supabase/seed.sql), or with --coaches benchmark data."""
     project = find_project()
-    if not project.seed_file.is_file():
-        fail(f"no seed file at {project.seed_file}")
     url = resolve_url(db_url, project)
     require_migrated(url)
+    if coaches is not None:
+        from backend.bench import BenchError
+        from backend.bench.command import run_seed
+
+        try:
+            run_seed(url, coaches=coaches, years=years, out=out)
+        except BenchError as exc:
+            fail(str(exc))
+        return
+    if not project.seed_file.is_file():
+        fail(f"no seed file at {project.seed_file}")
     began = time.perf_counter()
     with connect(url) as conn, conn.transaction():
         count = migrations.execute_script(conn, project.seed_file.read_text(), "supabase/seed.sql")
     elapsed = time.perf_counter() - began
     out.print(f"seeded {redact(url)}: {len(count)} statements in {elapsed:.2f}s")
+
+
+@app.command("bench")
+def bench(
+    db_url: DbUrl = None,
+    coaches: Annotated[int, typer.Option("--coaches", help="Seed up to this many coaches.")] = 1000,
+    years: Annotated[float, typer.Option("--years", help="Years of history to seed.")] = 2.0,
+    sample: Annotated[int, typer.Option("--sample", help="Coaches sampled per query.")] = 200,
+    scaling_from: Annotated[
+        int, typer.Option("--scaling-from", help="Also measure at this scale first.")
+    ] = 1000,
+    rpc_seconds: Annotated[float, typer.Option("--rpc-seconds", help="Seconds per rate.")] = 10.0,
+    json_path: Annotated[
+        Path | None, typer.Option("--json", help="Write every figure to this file.")
+    ] = None,
+) -> None:
+    """The performance suite: page queries, RLS cost, scaling, history, N+1, RPC rate, audit."""
+    from backend.bench import BenchError
+    from backend.bench.command import run_bench
+
+    url = resolve_url(db_url, find_project())
+    try:
+        run_bench(
+            url,
+            coaches=coaches,
+            years=years,
+            sample=sample,
+            scaling_from=scaling_from,
+            rpc_seconds=rpc_seconds,
+            json_path=json_path,
+            out=out,
+        )
+    except BenchError as exc:
+        fail(str(exc))
 
 
 @db_app.command("stop")

@@ -1,6 +1,8 @@
 -- A coach's whole dashboard in one row, so one query answers it whatever
--- the number of clients. Balances come from client_balances, so the
--- billing rule lives in one place.
+-- the number of clients. What is owed is read from the coach's unpaid
+-- charges only (the partial index lesson_participants_unpaid_idx) and
+-- judged by private.is_billable, the same rule as client_balances: the
+-- paid and waived history is never read.
 --
 -- security_invoker: the caller's row level security applies, so a coach
 -- sees its own row only (service_role sees every coach's).
@@ -20,10 +22,14 @@ left join lateral (
 ) as cl on true
 left join lateral (
     select
-        sum(b.unpaid_cents) as outstanding_cents,
-        count(*) filter (where b.unpaid_cents > 0) as clients_with_balance
-    from public.client_balances as b
-    where b.coach_id = co.id
+        sum(p.price_cents) as outstanding_cents,
+        count(distinct p.client_id) filter (where p.price_cents > 0) as clients_with_balance
+    from public.lesson_participants as p
+    inner join public.lessons as l on p.lesson_id = l.id and p.coach_id = l.coach_id
+    where
+        p.coach_id = co.id
+        and p.payment_status = 'unpaid'
+        and private.is_billable(l.status, l.end_time)
 ) as bal on true
 left join lateral (
     select count(*) as lessons_next_7_days

@@ -9,12 +9,15 @@ goes through `impersonate()`, so there is one way to do it. The same statement
 also empties the legacy per-claim settings (`request.jwt.claim.sub` and
 friends), which Supabase's `auth.uid()` reads before `request.jwt.claims`: a
 session-level value left on a pooled connection must never name the caller.
+Whatever else a request must set for its transaction (`transaction_read_only`,
+the role's own `statement_timeout`) rides in that same statement, first, as
+PostgREST does: one round trip, not one per setting.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
@@ -72,9 +75,14 @@ def impersonate(
     method: str = "POST",
     path: str = "/rpc",
     headers: Mapping[str, str] | None = None,
+    settings: Sequence[tuple[str, str]] = (),
 ) -> None:
     """Inside the current transaction, become `principal` as PostgREST would."""
-    conn.execute(*impersonation_statement(principal, method=method, path=path, headers=headers))
+    conn.execute(
+        *impersonation_statement(
+            principal, method=method, path=path, headers=headers, settings=settings
+        )
+    )
 
 
 async def aimpersonate(
@@ -84,11 +92,32 @@ async def aimpersonate(
     method: str = "POST",
     path: str = "/rpc",
     headers: Mapping[str, str] | None = None,
+    settings: Sequence[tuple[str, str]] = (),
 ) -> None:
     """`impersonate` for an asyncio connection: the same statement."""
     await conn.execute(
-        *impersonation_statement(principal, method=method, path=path, headers=headers)
+        *impersonation_statement(
+            principal, method=method, path=path, headers=headers, settings=settings
+        )
     )
+
+
+# The fixed part of the statement; settings are prepended as `set_config(%s, %s, true)`.
+_IMPERSONATION = (
+    "set_config('role', %s, true),"
+    " set_config('request.jwt.claims', %s, true),"
+    # auth.uid()/role()/email()/jwt() read these older per-claim settings first:
+    # empty them, so a value left on a pooled connection can not outrank the claims.
+    " set_config('request.jwt.claim.sub', '', true),"
+    " set_config('request.jwt.claim.role', '', true),"
+    " set_config('request.jwt.claim.email', '', true),"
+    " set_config('request.jwt.claim', '', true),"
+    " set_config('request.method', %s, true),"
+    " set_config('request.path', %s, true),"
+    " set_config('request.headers', %s, true)"
+)
+_SETTING = "set_config(%s, %s, true), "
+_STATEMENTS = tuple("select " + _SETTING * n + _IMPERSONATION for n in range(4))
 
 
 def impersonation_statement(
@@ -97,23 +126,31 @@ def impersonation_statement(
     method: str = "POST",
     path: str = "/rpc",
     headers: Mapping[str, str] | None = None,
+    settings: Sequence[tuple[str, str]] = (),
 ) -> tuple[str, tuple[str, ...]]:
-    """The one `select set_config(…)` that both `impersonate` variants run."""
+    """The one `select set_config(…)` that both `impersonate` variants run.
+
+    `settings` (name, value) are set transaction-locally first, in the same
+    statement; names and values travel as parameters, never in the SQL text.
+    """
     if principal.role not in API_ROLES:
         raise ImpersonationError(f"refusing to impersonate {principal.role!r}: not an API role")
     claims = {**principal.claims, "role": principal.role}
     lowered = {k.lower(): v for k, v in (headers or {}).items()}
+    count = len(settings)
+    text = (
+        _STATEMENTS[count]
+        if count < len(_STATEMENTS)
+        else "select " + _SETTING * count + _IMPERSONATION
+    )
     return (
-        "select set_config('role', %s, true),"
-        " set_config('request.jwt.claims', %s, true),"
-        # auth.uid()/role()/email()/jwt() read these older per-claim settings first:
-        # empty them, so a value left on a pooled connection can not outrank the claims.
-        " set_config('request.jwt.claim.sub', '', true),"
-        " set_config('request.jwt.claim.role', '', true),"
-        " set_config('request.jwt.claim.email', '', true),"
-        " set_config('request.jwt.claim', '', true),"
-        " set_config('request.method', %s, true),"
-        " set_config('request.path', %s, true),"
-        " set_config('request.headers', %s, true)",
-        (principal.role, json.dumps(claims), method, path, json.dumps(lowered)),
+        text,
+        (
+            *(part for setting in settings for part in setting),
+            principal.role,
+            json.dumps(claims),
+            method,
+            path,
+            json.dumps(lowered),
+        ),
     )

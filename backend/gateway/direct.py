@@ -1,13 +1,22 @@
 """The direct gateway: psycopg 3 pools, each request one transaction impersonating its caller.
 
-Per request, exactly as PostgREST does: a READ ONLY transaction for reads, the
-target role's own settings (for example `statement_timeout` of `anon` and
-`authenticated`), then the one impersonation statement (`role`, the full
-claim set, `request.method`, `request.path`, `request.headers` with the
-request id), then the query, then COMMIT. Nothing of a request outlives its
-transaction, so one pool serves any number of callers without leaking one
-caller's identity to the next; and a connection is `RESET ALL` when it goes
-back to the pool, in case a function left a session-level setting behind.
+Per request, exactly as PostgREST does: one transaction, one impersonation
+statement that also makes reads READ ONLY and applies the target role's own
+settings (for example `statement_timeout` of `anon` and `authenticated`),
+then the query, then COMMIT. The request's last statement before COMMIT is
+`RESET ALL`, in case a function left a session-level setting behind (a failed
+transaction undoes such a setting by itself). Nothing of a request outlives
+its transaction, so one pool serves any number of callers without leaking one
+caller's identity to the next.
+
+The statements of a request go out pipelined: BEGIN, the impersonation and
+the query in one round trip; `SET CONSTRAINTS ALL IMMEDIATE` (a deferred
+trigger sees the caller's claims, before the reset), `RESET ALL` and COMMIT in a
+second. SQL text is
+composed once per request shape and kept. A connection that sat idle in the
+pool for a while is checked before it is handed out, so a connection the
+server or the network dropped is noticed and replaced rather than failing a
+request.
 
 RPC parameters are cast to the function's declared argument types, read once
 from the catalog, as PostgREST does from its schema cache: JSON-ready values
@@ -17,6 +26,8 @@ from the catalog, as PostgREST does from its schema cache: JSON-ready values
 from __future__ import annotations
 
 import threading
+import time
+import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -128,18 +139,10 @@ class _Catalog:
         self.role_settings = settings
 
 
-def _transaction_setup(catalog: _Catalog, role: str, read_only: bool) -> sql.Composed | None:
-    """`transaction_read_only` and the role's own settings, in one statement."""
+def _transaction_settings(catalog: _Catalog, role: str, read_only: bool) -> list[tuple[str, str]]:
+    """`transaction_read_only` and the role's own settings, for the impersonation statement."""
     items: list[tuple[str, str]] = [("transaction_read_only", "on")] if read_only else []
-    items += (catalog.role_settings or {}).get(role, [])
-    if not items:
-        return None
-    return sql.SQL("select {}").format(
-        sql.SQL(", ").join(
-            sql.SQL("set_config({}, {}, true)").format(sql.Literal(k), sql.Literal(v))
-            for k, v in items
-        )
-    )
+    return items + (catalog.role_settings or {}).get(role, [])
 
 
 def _where(filters: Sequence[Filter]) -> tuple[sql.Composable, list[Any]]:
@@ -218,6 +221,72 @@ def _compile(request: Request, signature: Signature | None) -> tuple[sql.Compose
     raise TypeError(f"not a gateway request: {request!r}")  # pragma: no cover
 
 
+def _filter_key(filters: Sequence[Filter]) -> tuple[Any, ...]:
+    """What of the filters shapes the SQL text: columns, operators, `in` sizes, `is` values."""
+    return tuple(
+        (f.column, f.op, len(list(f.value)) if f.op == "in" else f.value if f.op == "is" else None)
+        for f in filters
+    )
+
+
+def _filter_values(filters: Sequence[Filter]) -> list[Any]:
+    values: list[Any] = []
+    for f in filters:
+        if f.op == "in":
+            values.extend(f.value)
+        elif f.op != "is":
+            values.append(f.value)
+    return values
+
+
+def _statement_key(request: Request, signature: Signature | None) -> tuple[Any, ...]:
+    match request:
+        case Rpc(function=function, params=params, returns=returns):
+            return ("rpc", function, tuple(params), returns, signature)
+        case Select(table=table, filters=filters, order=order, limit=limit):
+            return ("select", table, _filter_key(filters), tuple(order), limit)
+        case Insert(table=table, values=row):
+            return ("insert", table, tuple(row))
+        case Update(table=table, values=row, filters=filters):
+            return ("update", table, tuple(row), _filter_key(filters))
+        case Delete(table=table, filters=filters):
+            return ("delete", table, _filter_key(filters))
+    raise TypeError(f"not a gateway request: {request!r}")  # pragma: no cover
+
+
+def _values(request: Request) -> list[Any]:
+    match request:
+        case Rpc(params=params):
+            return list(params.values())
+        case Select(filters=filters) | Delete(filters=filters):
+            return _filter_values(filters)
+        case Insert(values=row):
+            return list(row.values())
+        case Update(values=row, filters=filters):
+            return [*row.values(), *_filter_values(filters)]
+    raise TypeError(f"not a gateway request: {request!r}")  # pragma: no cover
+
+
+class _Statements:
+    """SQL text per request shape, composed once: a request's values travel as parameters."""
+
+    MAX_SHAPES = 1024
+
+    def __init__(self) -> None:
+        self._texts: dict[tuple[Any, ...], str] = {}
+
+    def compile(self, request: Request, signature: Signature | None) -> tuple[str, list[Any]]:
+        key = _statement_key(request, signature)
+        text = self._texts.get(key)
+        if text is None:
+            query, _ = _compile(request, signature)
+            text = query.as_string(None)
+            if len(self._texts) >= self.MAX_SHAPES:
+                self._texts.clear()
+            self._texts[key] = text
+        return text, _values(request)
+
+
 def _shape(request: Request, rows: list[dict[str, Any]]) -> Any:
     """Rows as the caller expects them, with "nothing touched" turned into `NotFound`."""
     match request:
@@ -255,20 +324,45 @@ def _refuse_service_role(caller: Caller) -> None:
         )
 
 
-def _reset(conn: psycopg.Connection[Any]) -> None:
-    """On return to the pool: undo any session-level setting a function may have left.
-
-    Each request's own settings are transaction-local already; this clears what
-    `set_config(…, false)` or `SET` (without LOCAL) left behind. RESET ALL keeps
-    psycopg's prepared statements (DISCARD ALL would drop them under its feet).
-    """
-    with conn.transaction():
-        conn.execute("RESET ALL")
+# A connection back from the pool after this long idle is checked before use.
+IDLE_CHECK_SECONDS = 30.0
+_returned_at: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()
 
 
-async def _areset(conn: psycopg.AsyncConnection[Any]) -> None:
-    async with conn.transaction():
-        await conn.execute("RESET ALL")
+def _mark_returned(conn: psycopg.Connection[Any]) -> None:
+    """On return to the pool: remember when (no round trip; the request reset its session)."""
+    _returned_at[conn] = time.monotonic()
+
+
+async def _amark_returned(conn: psycopg.AsyncConnection[Any]) -> None:
+    _returned_at[conn] = time.monotonic()
+
+
+def _idle_too_long(conn: Any) -> bool:
+    returned = _returned_at.get(conn)
+    return returned is not None and time.monotonic() - returned > IDLE_CHECK_SECONDS
+
+
+def _check_if_idle(conn: psycopg.Connection[Any]) -> None:
+    """Before handing out a connection that sat idle: is it still alive? (raises if not)"""
+    if _idle_too_long(conn):
+        ConnectionPool.check_connection(conn)
+
+
+async def _acheck_if_idle(conn: psycopg.AsyncConnection[Any]) -> None:
+    if _idle_too_long(conn):
+        await AsyncConnectionPool.check_connection(conn)
+
+
+# Deferred constraint triggers fire now, with the caller's claims; then the session
+# forgets whatever a function set at session level. COMMIT follows.
+_FIRE_DEFERRED = "SET CONSTRAINTS ALL IMMEDIATE"
+_RESET = "RESET ALL"
+
+
+def _end_as_caller(conn: psycopg.Connection[Any]) -> None:
+    conn.execute(_FIRE_DEFERRED)
+    conn.execute(_RESET)
 
 
 def _connection_lost(exc: Exception) -> bool:
@@ -325,10 +419,12 @@ class DirectGateway:
             max_size=max_size,
             timeout=timeout,
             kwargs={"row_factory": dict_row, "connect_timeout": 10},
-            reset=_reset,
+            check=_check_if_idle,
+            reset=_mark_returned,
             open=True,
         )
         self._catalog = _Catalog()
+        self._statements = _Statements()
 
     def session(self, caller: Caller) -> DirectSession:
         """The gateway bound to an anonymous or signed-in caller."""
@@ -349,20 +445,29 @@ class DirectGateway:
         self.close()
 
     @contextmanager
-    def _transaction(self, caller: Caller, request: Request) -> Iterator[psycopg.Connection[Any]]:
+    def _transaction(
+        self, caller: Caller, request: Request
+    ) -> Iterator[tuple[psycopg.Connection[Any], psycopg.Pipeline]]:
         method, path = describe(request)
         committing = False
         try:
-            with self._pool.connection() as conn, conn.transaction():
+            with (
+                self._pool.connection() as conn,
+                conn.pipeline() as pipeline,
+                conn.transaction(),
+            ):
                 self._load_catalog(conn, _sent(request))
-                setup = _transaction_setup(self._catalog, caller.role, method == "GET")
-                if setup is not None:
-                    conn.execute(setup)
                 impersonate(
-                    conn, caller.principal, method=method, path=path, headers=request_headers()
+                    conn,
+                    caller.principal,
+                    method=method,
+                    path=path,
+                    headers=request_headers(),
+                    settings=_transaction_settings(self._catalog, caller.role, method == "GET"),
                 )
-                yield conn
+                yield conn, pipeline
                 committing = method != "GET"
+                _end_as_caller(conn)
         except (psycopg.Error, PoolTimeout) as exc:
             raise _failed(exc, caller, request, committing=committing) from exc
 
@@ -387,13 +492,15 @@ class DirectSession:
         return self._caller
 
     def execute(self, request: Request) -> Any:
+        gateway = self._gateway
         sent = _sent(request)
-        with self._gateway._transaction(self._caller, request) as conn:
+        with gateway._transaction(self._caller, request) as (conn, pipeline):
             signature = None
             if isinstance(sent, Rpc):
-                signature = self._gateway._catalog.choose(sent.function, list(sent.params))
-            query, params = _compile(sent, signature)
+                signature = gateway._catalog.choose(sent.function, list(sent.params))
+            query, params = gateway._statements.compile(sent, signature)
             cursor = conn.execute(query, params)
+            pipeline.sync()
             rows = cursor.fetchall() if cursor.description else []
             return _shape_answer(request, rows)
 
@@ -415,11 +522,13 @@ class AsyncDirectGateway:
             max_size=max_size,
             timeout=timeout,
             kwargs={"row_factory": dict_row, "connect_timeout": 10},
-            reset=_areset,
+            check=_acheck_if_idle,
+            reset=_amark_returned,
             open=False,
         )
         self._opened = False
         self._catalog = _Catalog()
+        self._statements = _Statements()
 
     def session(self, caller: Caller) -> AsyncDirectSession:
         _refuse_service_role(caller)
@@ -453,17 +562,21 @@ class AsyncDirectGateway:
                             _signature(r) for r in await cur.fetchall()
                         ]
                     signature = catalog.choose(sent.function, list(sent.params))
-                setup = _transaction_setup(catalog, caller.role, method == "GET")
-                if setup is not None:
-                    await conn.execute(setup)
                 await aimpersonate(
-                    conn, caller.principal, method=method, path=path, headers=request_headers()
+                    conn,
+                    caller.principal,
+                    method=method,
+                    path=path,
+                    headers=request_headers(),
+                    settings=_transaction_settings(catalog, caller.role, method == "GET"),
                 )
-                query, params = _compile(sent, signature)
+                query, params = self._statements.compile(sent, signature)
                 cursor = await conn.execute(query, params)
                 rows = await cursor.fetchall() if cursor.description else []
                 answer = _shape_answer(request, rows)
                 committing = method != "GET"
+                await conn.execute(_FIRE_DEFERRED)
+                await conn.execute(_RESET)
         except (psycopg.Error, PoolTimeout) as exc:
             raise _failed(exc, caller, request, committing=committing) from exc
         return answer

@@ -185,7 +185,7 @@ def _log_outcome(
         "duration_ms": round((time.perf_counter() - began) * 1000, 2),
     }
     if exc is None:
-        log.info("%s %s ok", method, path, extra={**extra, "outcome": "ok"})
+        log.debug("%s %s ok", method, path, extra={**extra, "outcome": "ok"})
     elif isinstance(exc, BackendError) and exc.expected:
         extra.update(outcome="refused", error_key=exc.key, sqlstate=exc.sqlstate)
         log.info("%s %s refused: %s", method, path, exc.key, extra=extra)

@@ -257,3 +257,40 @@ def test_a_verification_with_a_cached_key_does_not_wait_for_a_refresh():
         server.hold.set()
         slow.join(10)
     assert len(refused) == 1
+
+
+def test_a_token_verified_moments_ago_is_not_verified_again(verifier, monkeypatch):
+    token = hs256()
+    first = verifier.verify(token)
+    decoded: list[str] = []
+    real_decode = jwt.decode
+    monkeypatch.setattr(jwt, "decode", lambda *a, **k: decoded.append("x") or real_decode(*a, **k))
+
+    again = verifier.verify(f"Bearer {token}")
+    other = verifier.verify(hs256())
+
+    assert again is first and other.user_id != first.user_id
+    assert decoded == ["x"]  # only the other token was decoded
+
+
+def test_a_remembered_token_is_verified_again_once_past_its_expiry(verifier, monkeypatch):
+    token = hs256(exp=int(time.time()) + 60)
+    verifier.verify(token)
+    decoded: list[str] = []
+    monkeypatch.setattr(jwt, "decode", lambda *a, **k: decoded.append("x") or {})
+    later = time.time() + 120
+    monkeypatch.setattr(time, "time", lambda: later)
+
+    with pytest.raises(Unauthenticated):  # the stand-in decode gives no claims
+        verifier.verify(token)
+
+    assert decoded == ["x"]
+
+
+def test_a_remembered_token_is_verified_again_after_a_few_seconds(verifier, monkeypatch):
+    token = hs256()
+    first = verifier.verify(token)
+    later = time.monotonic() + 11
+    monkeypatch.setattr(time, "monotonic", lambda: later)
+
+    assert verifier.verify(token) is not first

@@ -31,6 +31,16 @@ def gateway(pg):
         create function public.test_auth_role() returns text
         language sql stable set search_path = '' as $$ select auth.role() $$;
         grant execute on function public.test_auth_role() to anon, authenticated;
+        -- What a careless function may do: leave session-level settings behind.
+        create function public.test_leave_identity(p_sub text) returns void
+        language sql volatile set search_path = '' as $$
+            select pg_catalog.set_config('request.jwt.claim.sub', p_sub, false),
+                   pg_catalog.set_config('request.jwt.claim.role', 'service_role', false),
+                   pg_catalog.set_config('request.jwt.claim.email', 'b@example.test', false),
+                   pg_catalog.set_config(
+                       'request.jwt.claim', '{"sub": "' || p_sub || '"}', false)
+        $$;
+        grant execute on function public.test_leave_identity(text) to anon, authenticated;
         create view public.test_transaction_state with (security_invoker = true) as
             select current_user as who,
                    pg_catalog.current_setting('transaction_read_only') as read_only,
@@ -121,16 +131,10 @@ def test_update_and_delete_that_touch_nothing_are_not_found(gateway, coach):
 
 
 def _leave_session_identity(gateway, user_id):
-    """What a function calling set_config(…, false) leaves on the connection it ran on."""
-    with gateway._pool.connection() as conn:
-        conn.execute(
-            "select set_config('request.jwt.claim.sub', %s, false),"
-            " set_config('request.jwt.claim.role', 'service_role', false),"
-            " set_config('request.jwt.claim.email', 'b@example.test', false),"
-            " set_config('request.jwt.claim', %s, false)",
-            (str(user_id), f'{{"sub": "{user_id}", "role": "service_role"}}'),
-        )
-        conn.commit()
+    """A request whose function calls set_config(…, false) on the connection it runs on."""
+    gateway.session(Caller.anon()).execute(
+        Rpc("test_leave_identity", {"p_sub": str(user_id)}, returns="scalar")
+    )
 
 
 def test_a_session_level_claim_sub_on_a_shared_pool_does_not_become_the_caller(pg, gateway):
@@ -162,7 +166,7 @@ def test_a_session_level_claim_sub_on_a_shared_pool_does_not_become_the_caller(p
         pool.close()
 
 
-def test_the_gateways_pool_resets_a_connection_when_it_comes_back(pg, gateway):
+def test_a_setting_a_function_leaves_does_not_outlive_its_request(pg, gateway):
     with DirectGateway(pg.url, min_size=1, max_size=1) as one:
         state(one, Caller.anon())
         _leave_session_identity(one, uuid.uuid4())
@@ -178,7 +182,7 @@ def test_the_gateways_pool_resets_a_connection_when_it_comes_back(pg, gateway):
             assert state(one, Caller.anon())["user"] == "anon"
 
 
-def test_the_async_gateways_pool_resets_a_connection_when_it_comes_back(pg, gateway):
+def test_a_setting_a_function_leaves_does_not_outlive_its_async_request(pg, gateway):
     import asyncio
 
     from backend.gateway.direct import AsyncDirectGateway
@@ -188,9 +192,7 @@ def test_the_async_gateways_pool_resets_a_connection_when_it_comes_back(pg, gate
         try:
             anon = agw.session(Caller.anon())
             await anon.execute(Rpc("test_request_state", {}, returns="scalar"))
-            async with agw._pool.connection() as conn:
-                await conn.execute("select set_config('request.jwt.claim.sub', 'x', false)")
-                await conn.commit()
+            await anon.execute(Rpc("test_leave_identity", {"p_sub": "x"}, returns="scalar"))
             async with agw._pool.connection() as conn:
                 cur = await conn.execute(
                     "select current_setting('request.jwt.claim.sub', true) as s"
@@ -237,3 +239,69 @@ def test_passed_in_claims_can_not_override_the_role_claim(gateway):
         gateway.session(Caller(principal)).execute(Rpc("test_auth_role", {}, returns="scalar"))
         == "authenticated"
     )
+
+
+def test_a_connection_dropped_while_idle_is_replaced_before_a_request_uses_it(
+    pg, gateway, monkeypatch
+):
+    import backend.gateway.direct as direct
+
+    with DirectGateway(pg.url, min_size=1, max_size=1) as one:
+        first = one.session(Caller.anon()).execute(
+            Select("test_transaction_state", (), single=True)
+        )
+        with one._pool.connection() as conn:
+            pid = conn.info.backend_pid
+        pg.admin.execute("select pg_terminate_backend(%s)", (pid,))
+        monkeypatch.setattr(direct, "IDLE_CHECK_SECONDS", 0.0)
+
+        again = one.session(Caller.anon()).execute(
+            Select("test_transaction_state", (), single=True)
+        )
+
+        assert first["who"] == again["who"] == "anon"
+        with one._pool.connection() as conn:
+            assert conn.info.backend_pid != pid
+
+
+def test_sql_text_is_composed_once_per_request_shape(gateway):
+    from backend.gateway.base import Filter
+
+    statements = gateway._statements
+    two = Select("clients", (Filter("id", "in", ["a", "b"]), eq("is_active", True)))
+    other_two = Select("clients", (Filter("id", "in", ["c", "d"]), eq("is_active", False)))
+    three = Select("clients", (Filter("id", "in", ["a", "b", "c"]), eq("is_active", True)))
+
+    first, first_values = statements.compile(two, None)
+    second, second_values = statements.compile(other_two, None)
+    third, _ = statements.compile(three, None)
+
+    assert second is first and third is not first
+    assert (first_values, second_values) == (["a", "b", True], ["c", "d", False])
+
+
+def test_a_deferred_trigger_still_runs_as_the_caller_with_its_claims(pg, gateway):
+    from backend.gateway.base import Insert
+
+    pg.admin.execute(
+        """
+        create table public.test_deferred (id int primary key);
+        create table public.test_deferred_seen (who text);
+        grant insert, select on public.test_deferred to anon;
+        grant insert on public.test_deferred_seen to anon;
+        create function public.test_note_who() returns trigger
+        language plpgsql set search_path = '' as $$
+        begin
+            insert into public.test_deferred_seen
+            values (current_user || ' ' || pg_catalog.current_setting('request.jwt.claims', true));
+            return null;
+        end $$;
+        create constraint trigger test_note_who after insert on public.test_deferred
+        deferrable initially deferred for each row execute function public.test_note_who();
+        """
+    )
+
+    gateway.session(Caller.anon()).execute(Insert("test_deferred", {"id": 1}))
+
+    seen = pg.admin.execute("select who from public.test_deferred_seen").fetchall()
+    assert seen == [('anon {"role": "anon"}',)]

@@ -119,7 +119,14 @@ def log_lines() -> Iterator[io.StringIO]:
     logger.setLevel(previous)
 
 
-def test_every_service_call_logs_one_json_line_with_the_request_id(log_lines, svc, coach):
+def test_a_success_is_not_logged_at_info(log_lines, svc):
+    svc.clients.create(first_name="Ann")
+
+    assert log_lines.getvalue() == ""
+
+
+def test_every_service_call_logs_one_json_line_with_the_request_id_at_debug(log_lines, svc, coach):
+    logging.getLogger("backend.services").setLevel(logging.DEBUG)
     with request_scope("req-log-1"):
         svc.clients.create(first_name="Ann")
 

@@ -24,6 +24,8 @@ DEFINER_FUNCTIONS = {
     "private.waive_charges_of_cancelled_lesson()",
     # coaches hold no INSERT on payments: record_payment's write half (a trigger)
     "private.record_requested_payment()",
+    # coaches hold no UPDATE on lesson_participants.lesson_start_time
+    "private.move_charges_with_lesson()",
 }
 
 

@@ -1,0 +1,170 @@
+"""What `backend seed --coaches` and `backend bench` print: progress, tables, one-line errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from backend.bench import BenchError, run
+from backend.bench.run import BenchReport, QueryFigures
+from backend.bench.seed import SeedResult, check_scale, seed_coaches, seeded_coaches
+from backend.db.connect import connect, redact
+
+
+def coach_progress(out: Console, label: str) -> Progress:
+    return Progress(
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=out,
+        transient=False,
+    )
+
+
+def run_seed(url: str, *, coaches: int, years: float, out: Console) -> SeedResult:
+    """`backend seed --coaches N --years Y`: add the missing benchmark coaches, with a bar."""
+    check_scale(coaches, years)
+    with connect(url, autocommit=True) as conn:
+        present = seeded_coaches(conn)
+        with coach_progress(out, "seeding coaches") as bar:
+            task = bar.add_task("seed", total=max(0, coaches - present))
+            result = seed_coaches(
+                conn, coaches, years=years, progress=lambda n: bar.advance(task, n)
+            )
+    rows = ", ".join(f"{name} {count:,}" for name, count in sorted(result.rows.items()))
+    out.print(
+        f"seeded {redact(url)}: {result.added:,} coaches added ({result.coaches:,} in all)"
+        f" in {result.seconds:.1f}s; {rows}"
+    )
+    return result
+
+
+def run_bench(
+    url: str,
+    *,
+    coaches: int,
+    years: float,
+    sample: int,
+    scaling_from: int,
+    rpc_seconds: float,
+    json_path: Path | None,
+    out: Console,
+) -> BenchReport:
+    """`backend bench`: seed what is missing, then measure every figure on this database."""
+    check_scale(coaches, years)
+    if sample < 10:
+        raise BenchError("--sample must be at least 10 coaches")
+    seed_seconds = 0.0
+    small: dict[str, QueryFigures] | None = None
+    if scaling_from < coaches and run.present_coaches(url) < scaling_from:
+        seed_seconds += run_seed(url, coaches=scaling_from, years=years, out=out).seconds
+        out.print(f"measuring the page queries at {scaling_from:,} coaches")
+        with run.bench_connection(url) as conn:
+            small = run.measure_pages(conn, run.sample_coaches(scaling_from, sample))
+    if run.present_coaches(url) < coaches:
+        seed_seconds += run_seed(url, coaches=coaches, years=years, out=out).seconds
+    coaches = max(coaches, run.present_coaches(url))
+    chosen = run.sample_coaches(coaches, sample)
+    typical = [c for c in chosen if c.has_50_clients]
+    with run.bench_connection(url) as conn:
+        out.print(f"measuring the page queries at {coaches:,} coaches ({len(chosen)} sampled)")
+        queries = run.measure_pages(conn, chosen)
+        out.print("measuring one balances request against one request per client")
+        dashboard = run.measure_dashboard(conn, typical[:20])
+        rows = run.table_rows(conn)
+        server = str(conn.execute("show server_version").fetchone()[0])  # type: ignore[index]
+    out.print(f"measuring create_lesson_with_participants, {run.RPC_WORKERS} workers")
+    rpc = run.measure_rpc(url, typical, rpc_seconds)
+    out.print("measuring a balances read through the Python layer")
+    layer_read = run.measure_layer_read(url, typical[0], 200)
+    out.print("running the policy audit")
+    audit_seconds, findings = run.measure_audit(url)
+    with run.bench_connection(url) as conn:
+        out.print("measuring the balance pages with twice the history (rolled back)")
+        history = run.measure_history(conn, typical[:50])
+        conn.execute("analyze public.lessons, public.lesson_participants, public.payments")
+    report = run.BenchReport(
+        scale={"coaches": coaches, "sample": len(chosen), "server": server, "rows": rows},
+        seed_seconds=round(seed_seconds, 1),
+        queries=queries,
+        scaling=_scaling(small, queries, scaling_from, coaches),
+        history=history,
+        dashboard=dashboard,
+        rpc=rpc,
+        layer_read=layer_read,
+        audit_seconds=round(audit_seconds, 2),
+        audit_findings=findings,
+    )
+    print_report(report, out)
+    if json_path is not None:
+        json_path.write_text(json.dumps(report.as_json(), indent=2) + "\n", encoding="utf-8")
+        out.print(f"wrote {json_path}")
+    return report
+
+
+def _scaling(
+    small: dict[str, QueryFigures] | None,
+    large: dict[str, QueryFigures],
+    small_coaches: int,
+    large_coaches: int,
+) -> dict[str, Any] | None:
+    if small is None:
+        return None
+    return {
+        "from_coaches": small_coaches,
+        "to_coaches": large_coaches,
+        "queries": {
+            name: {
+                "p50_ms_from": small[name].p50_ms,
+                "p50_ms_to": large[name].p50_ms,
+                "p95_ms_from": small[name].p95_ms,
+                "p95_ms_to": large[name].p95_ms,
+                "p50_ratio": round(large[name].p50_ms / small[name].p50_ms, 3),
+                "p95_ratio": round(large[name].p95_ms / small[name].p95_ms, 3),
+            }
+            for name in large
+        },
+    }
+
+
+def print_report(report: BenchReport, out: Console) -> None:
+    table = Table(title=f"page queries as a coach, {report.scale['coaches']:,} coaches")
+    for column in ("query", "p50 ms", "p95 ms", "owner p50", "RLS x", "scale x", "history x"):
+        table.add_column(column, justify="left" if column == "query" else "right")
+    scaling = (report.scaling or {}).get("queries", {})
+    history = report.history.get("queries", {})
+    for name, figures in report.queries.items():
+        table.add_row(
+            name,
+            f"{figures.p50_ms:.2f}",
+            f"{figures.p95_ms:.2f}",
+            f"{figures.owner_p50_ms:.2f}",
+            f"{figures.rls_ratio:.2f}",
+            f"{scaling[name]['p95_ratio']:.2f}" if name in scaling else "-",
+            f"{history[name]['ratio']:.2f}" if name in history else "-",
+        )
+    out.print(table)
+    dash, rpc, read = report.dashboard, report.rpc, report.layer_read
+    out.print(
+        f"balances for {dash['clients_per_coach']:.0f} clients: one request"
+        f" {dash['view_ms']:.2f} ms, one request per client {dash['n_plus_one_ms']:.1f} ms"
+        f" ({dash['speedup']:.1f} times faster)"
+    )
+    out.print(
+        f"create_lesson_with_participants, {rpc['workers']:.0f} workers: {rpc['calls_per_s']:.0f}"
+        f" calls/s through the layer, {rpc['reference_calls_per_s']:.0f} raw ({rpc['ratio']:.2f})"
+    )
+    out.print(
+        f"balances read through the layer: p50 {read['p50_ms']:.2f} ms against"
+        f" {read['raw_p50_ms']:.2f} ms raw (+{read['overhead_ms']:.2f} ms)"
+    )
+    out.print(
+        f"policy audit: {report.audit_seconds:.1f} s, {report.audit_findings} findings;"
+        f" seeding in this run: {report.seed_seconds:.0f} s"
+    )
