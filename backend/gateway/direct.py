@@ -183,10 +183,7 @@ def _compile(request: Request, signature: Signature | None) -> tuple[sql.Compose
                 for name in params
             )
             fn = sql.Identifier(SCHEMA, function)
-            values = [
-                Jsonb(value) if types[name] in ("json", "jsonb") else value
-                for name, value in params.items()
-            ]
+            values = _rpc_values(params, signature)
             if returns == "scalar":
                 return sql.SQL("select {}({}) as value").format(fn, args), values
             return sql.SQL("select * from {}({})").format(fn, args), values
@@ -219,6 +216,15 @@ def _compile(request: Request, signature: Signature | None) -> tuple[sql.Compose
             where, values = _where(filters)
             return sql.SQL("delete from {}{} returning *").format(table, where), values
     raise TypeError(f"not a gateway request: {request!r}")  # pragma: no cover
+
+
+def _rpc_values(params: Mapping[str, Any], signature: Signature) -> list[Any]:
+    """The arguments in order; a json or jsonb argument travels as Jsonb."""
+    types = dict(zip(signature.names, signature.types, strict=True))
+    return [
+        Jsonb(value) if types[name] in ("json", "jsonb") else value
+        for name, value in params.items()
+    ]
 
 
 def _filter_key(filters: Sequence[Filter]) -> tuple[Any, ...]:
@@ -254,10 +260,11 @@ def _statement_key(request: Request, signature: Signature | None) -> tuple[Any, 
     raise TypeError(f"not a gateway request: {request!r}")  # pragma: no cover
 
 
-def _values(request: Request) -> list[Any]:
+def _values(request: Request, signature: Signature | None) -> list[Any]:
     match request:
         case Rpc(params=params):
-            return list(params.values())
+            assert signature is not None
+            return _rpc_values(params, signature)
         case Select(filters=filters) | Delete(filters=filters):
             return _filter_values(filters)
         case Insert(values=row):
@@ -284,7 +291,7 @@ class _Statements:
             if len(self._texts) >= self.MAX_SHAPES:
                 self._texts.clear()
             self._texts[key] = text
-        return text, _values(request)
+        return text, _values(request, signature)
 
 
 def _shape(request: Request, rows: list[dict[str, Any]]) -> Any:

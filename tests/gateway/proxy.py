@@ -15,8 +15,9 @@ from typing import Any
 
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-# The simple-query message psycopg sends to commit: 'Q', int32 length, "COMMIT\0".
-COMMIT = b"Q\x00\x00\x00\x0bCOMMIT\x00"
+# The statement text psycopg sends to commit, NUL-terminated: in a simple query
+# ('Q' message) or, in pipeline mode, in the extended protocol's Parse ('P').
+COMMIT = b"COMMIT\x00"
 
 
 def _upstream_address(url: str) -> tuple[int, Any]:
