@@ -328,6 +328,8 @@ class LessonParticipant(Result):
     payment_id: UUID | None = None
     paid_at: datetime | None = None
     attended: bool | None = None
+    # The lesson's start, kept on the charge by the database for the balance indexes.
+    lesson_start_time: datetime | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
 
