@@ -72,7 +72,7 @@ def test_async_administrative_session_uses_the_service_key(supabase):
     async def scenario(gateway):
         return await AsyncServices(gateway.administrative_session()).clients.list()
 
-    assert run_with(supabase, scenario) == []
+    assert run_with(supabase, scenario).items == []
     assert supabase.last.headers["apikey"] == SERVICE_KEY
 
 
