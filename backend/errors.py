@@ -153,9 +153,19 @@ class RateLimited(BackendError):
     expected = True
     http_status = 429
 
-    def __init__(self, message: str, *, retry_after: float, key: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: float,
+        key: str | None = None,
+        limit: int | None = None,
+        window_seconds: float | None = None,
+    ) -> None:
         super().__init__(message, key=key)
         self.retry_after = retry_after
+        self.limit = limit  # the policy's requests per window, when known
+        self.window_seconds = window_seconds
 
 
 class IdempotencyMismatch(Conflict):

@@ -118,6 +118,20 @@ class CoachCreate(Input):
     password: Annotated[SecretStr, Field(min_length=6, max_length=72)] | None = None
 
 
+class CoachUpdate(Input):
+    """What a coach may change of its own profile (the id and Stripe account are not its to set)."""
+
+    full_name: Annotated[str, _text(NAME_MAX)] | None = None
+    business_name: Annotated[str, _text(NAME_MAX)] | None = None
+    timezone: str | None = None
+    currency: Annotated[str, StringConstraints(pattern=r"^[a-z]{3}$")] | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, name: str | None) -> str | None:
+        return _check_timezone(name)
+
+
 # --- clients -----------------------------------------------------------------------------
 
 

@@ -126,8 +126,8 @@ begin
 end;
 $$;
 
--- Marks an event processed with what came of it (ignored, unmatched,
--- mismatch…), unless an earlier delivery already did.
+-- Marks an event processed with what came of it (settled, ignored,
+-- unmatched, mismatch…); the first outcome recorded stays.
 create function public.finish_stripe_event(p_event_id text, p_outcome text)
 returns boolean
 language plpgsql
@@ -136,9 +136,9 @@ set search_path = pg_catalog, pg_temp
 as $$
 begin
     update public.stripe_events as e set
-        processed_at = pg_catalog.now(),
-        outcome = p_outcome
-    where e.id = p_event_id and e.processed_at is null;
+        processed_at = coalesce(e.processed_at, pg_catalog.now()),
+        outcome = coalesce(e.outcome, p_outcome)
+    where e.id = p_event_id and (e.processed_at is null or e.outcome is null);
     return found;
 end;
 $$;
