@@ -97,12 +97,13 @@ comment on function public.create_stripe_checkout_payment(uuid, uuid, uuid[], te
 'Server code only: the pending Stripe payment for these unpaid charges of the client.';
 
 -- Stores a delivered event once (insert or ignore on its id) and says
--- whether it was already processed.
+-- whether it was already processed. The payload comes as the JSON text of
+-- the event, the same through PostgREST and a direct connection.
 create function public.record_stripe_event(
     p_event_id text,
     p_type text,
     p_account_id text default null,
-    p_payload jsonb default '{}'::jsonb
+    p_payload text default '{}'
 )
 returns boolean
 language plpgsql
@@ -117,7 +118,7 @@ begin
             errcode = 'CB002', message = 'p_event_id and p_type are required', hint = 'invalid_argument';
     end if;
     insert into public.stripe_events (id, type, account_id, payload)
-    values (p_event_id, p_type, p_account_id, coalesce(p_payload, '{}'::jsonb))
+    values (p_event_id, p_type, p_account_id, coalesce(p_payload, '{}')::jsonb)
     on conflict (id) do nothing;
     select e.processed_at is not null into v_processed
     from public.stripe_events as e
@@ -255,7 +256,7 @@ $$;
 -- Safe to call only from server code: each trusts the ids it is given.
 revoke execute on function
 public.create_stripe_checkout_payment(uuid, uuid, uuid[], text, uuid),
-public.record_stripe_event(text, text, text, jsonb),
+public.record_stripe_event(text, text, text, text),
 public.finish_stripe_event(text, text),
 public.fail_stripe_checkout(text, text),
 public.refund_stripe_payment(text, text, bigint)
@@ -263,7 +264,7 @@ from public, anon, authenticated;
 
 grant execute on function
 public.create_stripe_checkout_payment(uuid, uuid, uuid[], text, uuid),
-public.record_stripe_event(text, text, text, jsonb),
+public.record_stripe_event(text, text, text, text),
 public.finish_stripe_event(text, text),
 public.fail_stripe_checkout(text, text),
 public.refund_stripe_payment(text, text, bigint)

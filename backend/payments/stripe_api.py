@@ -121,7 +121,7 @@ class StripeCheckouts:
             )
         except stripe.StripeError as exc:
             raise _failed("create a checkout session", exc) from exc
-        return CheckoutSession.from_object(cast(Mapping[str, Any], session))
+        return CheckoutSession.from_object(session.to_dict())
 
     def retrieve(self, session_id: str, *, account: str | None) -> CheckoutSession:
         options: dict[str, Any] = {"stripe_account": account} if account else {}
@@ -131,7 +131,7 @@ class StripeCheckouts:
             )
         except stripe.StripeError as exc:
             raise _failed("read a checkout session", exc) from exc
-        return CheckoutSession.from_object(cast(Mapping[str, Any], session))
+        return CheckoutSession.from_object(session.to_dict())
 
     def expire(self, session_id: str, *, account: str | None) -> None:
         options: dict[str, Any] = {"stripe_account": account} if account else {}

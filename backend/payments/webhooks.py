@@ -167,7 +167,7 @@ def _record_event(event: Event) -> Operation[bool]:
         "p_event_id": event.id,
         "p_type": event.type,
         "p_account_id": event.account,
-        "p_payload": dict(event.payload),
+        "p_payload": json.dumps(event.payload, separators=(",", ":")),
     }
     return Operation(Rpc("record_stripe_event", params, returns="scalar"), lambda v: bool(v))
 
