@@ -230,8 +230,8 @@ begin
     end if;
 
     if v_payment.status in ('succeeded', 'refunded') then
-        v_refunded := pg_catalog.least(
-            pg_catalog.greatest(v_payment.refunded_cents, p_amount_refunded), v_payment.amount_cents
+        v_refunded := least(
+            greatest(v_payment.refunded_cents, p_amount_refunded), v_payment.amount_cents
         );
         if v_refunded >= v_payment.amount_cents then
             update public.lesson_participants as p set payment_status = 'refunded'

@@ -65,10 +65,14 @@ def is_payable(lesson: Lesson, now: datetime) -> bool:
     return lesson.status == "scheduled" and lesson.end_time <= now
 
 
-def derived_idempotency_key(coach_id: str, client_id: uuid.UUID, charge_ids: Iterable[Any]) -> str:
-    """The same coach, client and charges always give the same key."""
-    ids = ",".join(sorted(str(i) for i in charge_ids))
-    digest = hashlib.sha256(f"{coach_id}|{client_id}|{ids}".encode()).hexdigest()
+def derived_idempotency_key(coach_id: str, client_id: uuid.UUID, charges: Iterable[Charge]) -> str:
+    """The same coach, client and charges, unchanged, give the same key.
+
+    A charge's `updated_at` is part of it: a checkout that failed or expired
+    touched its charges, so the next checkout for them is a new one.
+    """
+    versions = sorted(f"{c.participant.id}@{c.participant.updated_at}" for c in charges)
+    digest = hashlib.sha256(f"{coach_id}|{client_id}|{','.join(versions)}".encode()).hexdigest()
     return f"checkout-{digest[:40]}"
 
 
@@ -234,9 +238,7 @@ class CheckoutOpener(SyncService):
         if any(c.participant.payment_id is not None for c in chosen):
             raise ChargeNotPayable("a charge is already in another pending checkout")
 
-        key = idempotency_key or derived_idempotency_key(
-            coach_id, data.client_id, (c.participant.id for c in chosen)
-        )
+        key = idempotency_key or derived_idempotency_key(coach_id, data.client_id, chosen)
         payment_id = checkout_payment_id(coach_id, key)
         params = session_params(profile, data.client_id, chosen, payment_id, self._settings)
         session = self._stripe.create(

@@ -37,7 +37,12 @@ STRIPE_KEY = "sk_test_api"
 
 def token_for(user_id: Any) -> str:
     now = int(time.time())
-    claims = {"sub": str(user_id), "aud": "authenticated", "role": "authenticated", "exp": now + 600}
+    claims = {
+        "sub": str(user_id),
+        "aud": "authenticated",
+        "role": "authenticated",
+        "exp": now + 600,
+    }
     return jwt.encode(claims, JWT_SECRET, algorithm="HS256")
 
 
@@ -48,7 +53,9 @@ def signed(event: dict[str, Any], *, secret: str = WEBHOOK_SECRET, at: int | Non
     return body.encode(), {"Stripe-Signature": header}
 
 
-def event_for(event_type: str, obj: dict[str, Any], *, account: str | None = None) -> dict[str, Any]:
+def event_for(
+    event_type: str, obj: dict[str, Any], *, account: str | None = None
+) -> dict[str, Any]:
     return {
         "id": f"evt_{uuid.uuid4().hex}",
         "object": "event",
@@ -68,7 +75,9 @@ class Api:
         transport = httpx.ASGITransport(app=self.app, raise_app_exceptions=False)
         return httpx.AsyncClient(transport=transport, base_url="http://api.test")
 
-    def request(self, method: str, path: str, *, token: str | None = None, **kw: Any) -> httpx.Response:
+    def request(
+        self, method: str, path: str, *, token: str | None = None, **kw: Any
+    ) -> httpx.Response:
         headers = dict(kw.pop("headers", None) or {})
         if token:
             headers["Authorization"] = f"Bearer {token}"
@@ -79,7 +88,9 @@ class Api:
 
         return anyio.run(go)
 
-    def concurrently(self, calls: Sequence[tuple[str, str, dict[str, Any]]]) -> list[httpx.Response]:
+    def concurrently(
+        self, calls: Sequence[tuple[str, str, dict[str, Any]]]
+    ) -> list[httpx.Response]:
         results: list[httpx.Response | None] = [None] * len(calls)
 
         async def go() -> None:
@@ -147,7 +158,9 @@ def svc(backend: Backend, coach: Any) -> Services:
     return Services(backend.gateway.session(Caller.user(coach.id, email=coach.email)))
 
 
-def owing_client(svc: Services, *, lessons: int = 2, price_cents: int = 5000) -> tuple[Any, list[Any]]:
+def owing_client(
+    svc: Services, *, lessons: int = 2, price_cents: int = 5000
+) -> tuple[Any, list[Any]]:
     """A client with `lessons` past, completed, unpaid charges."""
     client = svc.clients.create(first_name="Ann", email=f"ann-{uuid.uuid4().hex[:6]}@example.test")
     kind = svc.lesson_types.create(

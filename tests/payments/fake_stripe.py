@@ -43,7 +43,9 @@ class FakeStripe:
         return f"http://{host}:{port}"
 
     def creations(self) -> list[Recorded]:
-        return [r for r in self.requests if r.method == "POST" and r.path == "/v1/checkout/sessions"]
+        return [
+            r for r in self.requests if r.method == "POST" and r.path == "/v1/checkout/sessions"
+        ]
 
     def complete(self, session_id: str, *, payment_status: str = "paid") -> dict[str, Any]:
         with self.lock:

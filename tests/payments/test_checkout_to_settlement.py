@@ -13,7 +13,10 @@ from tests.api.harness import event_for, owing_client, signed
 def checkout(api, token, client_id, **kw):
     headers = kw.pop("headers", {})
     return api.request(
-        "POST", "/payments/checkout", token=token, json={"client_id": str(client_id), **kw},
+        "POST",
+        "/payments/checkout",
+        token=token,
+        json={"client_id": str(client_id), **kw},
         headers=headers,
     )
 
@@ -24,7 +27,9 @@ def deliver(api, event, **kw):
 
 
 def completed(fake_stripe, session_id, account=None):
-    return event_for("checkout.session.completed", fake_stripe.complete(session_id), account=account)
+    return event_for(
+        "checkout.session.completed", fake_stripe.complete(session_id), account=account
+    )
 
 
 def test_checkout_then_completed_event_pays_every_charge_once(api, token, svc, pg, fake_stripe):
