@@ -126,28 +126,34 @@ def session_params(
     }
 
 
+def _in_time_order(charge: Charge) -> tuple[datetime, str]:
+    return charge.lesson.start_time, str(charge.participant.id)
+
+
 def choose_charges(
     candidates: Sequence[Charge], requested: Sequence[uuid.UUID] | None, now: datetime
 ) -> list[Charge]:
-    """The named charges (every one must be there), else every payable one not in a checkout."""
+    """The named charges (every one must be there), else every payable one.
+
+    By default the charges already waiting in a checkout are left out, unless
+    all of them wait there: then that checkout is the one asked for again.
+    """
     if requested is None:
-        chosen = [
-            c for c in candidates if c.participant.payment_id is None and is_payable(c.lesson, now)
-        ]
+        payable = [c for c in candidates if is_payable(c.lesson, now)]
+        free = [c for c in payable if c.participant.payment_id is None]
+        chosen = free or payable
         if not chosen:
             raise ChargeNotPayable(
                 "the client owes nothing that can be paid now", key="nothing_to_pay"
             )
-        return sorted(chosen, key=lambda c: (c.lesson.start_time, str(c.participant.id)))
+        return sorted(chosen, key=_in_time_order)
     by_id = {c.participant.id: c for c in candidates}
     missing = [i for i in requested if i not in by_id]
     if missing:
         raise ChargeNotPayable(
             f"{len(missing)} of the charges are not this client's unpaid charges"
         )
-    return sorted(
-        (by_id[i] for i in requested), key=lambda c: (c.lesson.start_time, str(c.participant.id))
-    )
+    return sorted((by_id[i] for i in requested), key=_in_time_order)
 
 
 def waiting_payment(chosen: Sequence[Charge]) -> uuid.UUID | None:
