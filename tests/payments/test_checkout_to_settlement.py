@@ -33,7 +33,7 @@ def completed(fake_stripe, session_id, account=None):
 
 
 def test_checkout_then_completed_event_pays_every_charge_once(api, token, svc, pg, fake_stripe):
-    client, charges = owing_client(svc, lessons=2, price_cents=4500)
+    client, _charges = owing_client(svc, lessons=2, price_cents=4500)
 
     opened = checkout(api, token, client.id, headers={"X-Request-Id": "req-checkout-1"})
     assert opened.status_code == 201, opened.text

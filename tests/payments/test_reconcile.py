@@ -48,7 +48,7 @@ def test_a_paid_session_whose_webhook_never_came_is_settled_once(
 
 
 def test_an_expired_session_fails_its_payment(api, token, svc, pg, backend, fake_stripe):
-    client, payment_id, session = opened_checkout(api, token, svc, fake_stripe)
+    _client, payment_id, session = opened_checkout(api, token, svc, fake_stripe)
     fake_stripe.expire(session["id"])
 
     report = reconciler(backend, fake_stripe).run(timedelta(0))
@@ -60,7 +60,7 @@ def test_an_expired_session_fails_its_payment(api, token, svc, pg, backend, fake
 def test_an_open_session_and_a_young_payment_are_left_alone(
     api, token, svc, pg, backend, fake_stripe
 ):
-    client, payment_id, session = opened_checkout(api, token, svc, fake_stripe)
+    _client, payment_id, session = opened_checkout(api, token, svc, fake_stripe)
 
     assert dict(reconciler(backend, fake_stripe).run(timedelta(0)).outcomes) == {"still_open": 1}
     fake_stripe.complete(session["id"])

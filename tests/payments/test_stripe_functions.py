@@ -6,7 +6,7 @@ import psycopg
 import pytest
 
 CALLS = {
-    "record_stripe_event": "select public.record_stripe_event('evt_x', 'checkout.session.completed')",
+    "record_stripe_event": "select public.record_stripe_event('evt_x', 'customer.created')",
     "finish_stripe_event": "select public.finish_stripe_event('evt_x', 'ignored')",
     "fail_stripe_checkout": "select public.fail_stripe_checkout('evt_x', 'cs_x')",
     "refund_stripe_payment": "select public.refund_stripe_payment('evt_x', 'pi_x', 100)",

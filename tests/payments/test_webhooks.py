@@ -63,7 +63,7 @@ def pending(api, token, svc, fake_stripe):
 
 
 def test_a_duplicate_event_is_answered_200_and_changes_nothing(api, pg, fake_stripe, pending):
-    client, opened, session = pending
+    _client, opened, session = pending
     event = event_for("checkout.session.completed", fake_stripe.complete(session["id"]))
     assert deliver(api, event).json()["outcome"] == "settled"
     before = payment_row(pg, opened["payment_id"])
@@ -75,7 +75,7 @@ def test_a_duplicate_event_is_answered_200_and_changes_nothing(api, pg, fake_str
 
 
 def test_the_same_event_ten_times_at_once_settles_once(api, pg, fake_stripe, pending):
-    client, opened, session = pending
+    _client, opened, session = pending
     body, headers = signed(
         event_for("checkout.session.completed", fake_stripe.complete(session["id"]))
     )
@@ -122,7 +122,7 @@ def test_an_expired_checkout_fails_and_its_charges_are_payable_again(
 
 
 def test_an_async_payment_settles_on_its_success_event_only(api, pg, fake_stripe, pending):
-    client, opened, session = pending
+    _client, opened, session = pending
     waiting = fake_stripe.complete(session["id"], payment_status="unpaid")
 
     first = deliver(api, event_for("checkout.session.completed", waiting))
@@ -159,7 +159,7 @@ def test_an_unhandled_event_type_is_stored_and_ignored(api, pg):
 
 
 def test_a_tampered_body_is_400_and_nothing_is_stored(api, pg, fake_stripe, pending):
-    client, opened, session = pending
+    _client, opened, session = pending
     body, headers = signed(
         event_for("checkout.session.completed", fake_stripe.complete(session["id"]))
     )
@@ -224,7 +224,7 @@ def test_partial_refunds_are_recorded_whatever_their_order(api, pg, fake_stripe,
 
 
 def test_an_amount_that_disagrees_is_flagged_not_accepted(api, pg, fake_stripe, pending):
-    client, opened, session = pending
+    _client, opened, session = pending
     paid = {**fake_stripe.complete(session["id"]), "amount_total": 100}
 
     answer = deliver(api, event_for("checkout.session.completed", paid))
@@ -272,7 +272,7 @@ def test_events_of_another_connected_account_settle_nothing(
 def test_a_database_outage_is_503_and_the_replay_settles_once(
     api, backend, pg, fake_stripe, pending
 ):
-    client, opened, session = pending
+    _client, opened, session = pending
     event = event_for("checkout.session.completed", fake_stripe.complete(session["id"]))
     unreachable = DirectGateway("postgresql://postgres@127.0.0.1:1/none", min_size=0, timeout=0.5)
     down = Backend(backend.settings, unreachable)
