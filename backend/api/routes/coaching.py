@@ -117,6 +117,7 @@ def list_charges(
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> Page[LessonParticipant]:
+    svc.clients.get(client_id)  # another coach's client is a 404, not an empty page
     return svc.payments.charges(client_id, payment_status, limit=limit, cursor=cursor)
 
 
