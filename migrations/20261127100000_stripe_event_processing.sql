@@ -11,7 +11,7 @@ add column account_id text,
 add column outcome text;
 
 alter table public.stripe_events
-add constraint stripe_events_outcome_length check (char_length(outcome) <= 64);
+add constraint stripe_events_outcome_length check (char_length(outcome) <= 64) not valid;
 
 -- Partial refunds: the payment stays succeeded and records how much went
 -- back (Stripe's cumulative amount_refunded); a full refund turns it
@@ -21,6 +21,3 @@ add column refunded_cents bigint not null default 0;
 
 alter table public.payments
 add constraint payments_refunded_not_negative check (refunded_cents >= 0) not valid;
-
-alter table public.payments
-validate constraint payments_refunded_not_negative;

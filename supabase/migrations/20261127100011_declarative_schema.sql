@@ -507,7 +507,7 @@ end;
 $$;
 
 comment on function public.create_stripe_checkout_payment(uuid, uuid, uuid[], text, uuid) is
-'Server code: the pending payment of a Stripe Checkout session for some charges, under the id the session names.';
+'Server code: the pending payment of a Stripe Checkout session, under the id it names.';
 
 -- Safe to run only as server code: it trusts the ids it is given (they come
 -- from a verified Stripe event or from the checkout code), so EXECUTE is
