@@ -161,9 +161,11 @@ class RateLimited(BackendError):
         key: str | None = None,
         limit: int | None = None,
         window_seconds: float | None = None,
+        policy: str | None = None,
     ) -> None:
         super().__init__(message, key=key)
         self.retry_after = retry_after
+        self.policy = policy  # which limit: auth, payment or lesson
         self.limit = limit  # the policy's requests per window, when known
         self.window_seconds = window_seconds
 

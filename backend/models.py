@@ -387,7 +387,7 @@ class CheckoutCreate(Input):
     """A Stripe Checkout for a client's charges: every payable unpaid one when none are named."""
 
     client_id: UUID
-    participant_ids: list[UUID] | None = Field(default=None, min_length=1, max_length=200)
+    participant_ids: list[UUID] | None = Field(default=None, min_length=1, max_length=100)
 
     @field_validator("participant_ids")
     @classmethod

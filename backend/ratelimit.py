@@ -589,4 +589,5 @@ def _raise_if_denied(decision: Decision) -> Decision:
         retry_after=decision.retry_after,
         limit=decision.limit,
         window_seconds=decision.window_seconds,
+        policy=decision.policy,
     )

@@ -81,8 +81,9 @@ def rate_limit_headers(exc: RateLimited) -> dict[str, str]:
     headers = {"Retry-After": str(wait)}
     if exc.limit is not None and exc.window_seconds:
         window = max(1, round(exc.window_seconds))
-        headers["RateLimit-Policy"] = f'"{exc.key}";q={exc.limit};w={window}'
-        headers["RateLimit"] = f'"{exc.key}";r=0;t={wait}'
+        name = exc.policy or exc.key
+        headers["RateLimit-Policy"] = f'"{name}";q={exc.limit};w={window}'
+        headers["RateLimit"] = f'"{name}";r=0;t={wait}'
     return headers
 
 

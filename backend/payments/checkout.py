@@ -44,7 +44,7 @@ log = logging.getLogger("backend.payments")
 
 # uuid5 namespace of checkout payment ids (derived from the coach and the idempotency key).
 PAYMENT_ID_NAMESPACE = uuid.UUID("6f1c1d52-6a57-4f0e-9a55-2f6b0f4c8e21")
-MAX_CHARGES = 200
+MAX_CHARGES = 100  # Stripe takes at most 100 line items per Checkout Session
 
 
 @dataclass(frozen=True)
@@ -167,8 +167,12 @@ def waiting_payment(chosen: Sequence[Charge]) -> uuid.UUID | None:
 # --- the I/O ------------------------------------------------------------------------------
 
 
-def _unpaid_charges(client_id: uuid.UUID) -> Operation[list[LessonParticipant]]:
-    filters = (eq("client_id", client_id), eq("payment_status", "unpaid"))
+def _unpaid_charges(
+    client_id: uuid.UUID, named: Sequence[uuid.UUID] | None
+) -> Operation[list[LessonParticipant]]:
+    filters: tuple[Filter, ...] = (eq("client_id", client_id), eq("payment_status", "unpaid"))
+    if named is not None:
+        filters += (Filter("id", "in", [str(i) for i in named]),)
     request = Select(
         "lesson_participants", filters, order=(Order("created_at"), Order("id")), limit=MAX_CHARGES
     )
@@ -235,7 +239,8 @@ class CheckoutOpener(SyncService):
         if coach_id is None:
             raise Unauthenticated("only a signed-in coach can open a checkout")
         self._call(_client(data.client_id))  # NotFound for another coach's client
-        chosen = choose_charges(self._charges(data.client_id), data.participant_ids, now)
+        candidates = self._charges(data.client_id, data.participant_ids)
+        chosen = choose_charges(candidates, data.participant_ids, now)
         profile = self._call(_profile())
 
         waiting = waiting_payment(chosen)
@@ -255,8 +260,8 @@ class CheckoutOpener(SyncService):
         payment = self._record(coach_id, data.client_id, chosen, session, payment_id, profile)
         return self._checkout(payment.id, session)
 
-    def _charges(self, client_id: uuid.UUID) -> list[Charge]:
-        participants = self._call(_unpaid_charges(client_id))
+    def _charges(self, client_id: uuid.UUID, named: Sequence[uuid.UUID] | None) -> list[Charge]:
+        participants = self._call(_unpaid_charges(client_id, named))
         if not participants:
             return []
         lessons = {

@@ -150,8 +150,8 @@ def test_the_31st_lesson_write_in_a_minute_is_429_with_retry_after(api, token):
     limited = answers[30]
     assert (limited.status_code, limited.json()["key"]) == (429, "rate_limited")
     assert int(limited.headers["retry-after"]) >= 1
-    assert limited.headers["ratelimit-policy"] == '"rate_limited";q=30;w=60'
-    assert limited.headers["ratelimit"].startswith('"rate_limited";r=0;t=')
+    assert limited.headers["ratelimit-policy"] == '"lesson";q=30;w=60'
+    assert limited.headers["ratelimit"].startswith('"lesson";r=0;t=')
 
 
 def test_the_request_id_is_returned_and_stored_with_the_audit_entry(api, token, pg):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from fastapi import APIRouter, Header, Request, status
+from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
 from backend.api.deps import Caller, IdempotencyKey, State, write
@@ -48,7 +49,5 @@ async def stripe_webhook(
         raise StripeNotConfigured("STRIPE_WEBHOOK_SECRET is not set")
     event = verify(await request.body(), stripe_signature, secret.get_secret_value())
     processor = WebhookProcessor(state.backend.gateway.administrative_session())
-    from starlette.concurrency import run_in_threadpool
-
     outcome = await run_in_threadpool(processor.receive, event)
     return WebhookReceived(outcome=outcome)
