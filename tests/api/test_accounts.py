@@ -14,7 +14,7 @@ import httpx
 from backend.api.app import create_app
 from backend.app import Backend
 from backend.config import load_settings
-from tests.api.harness import Api
+from tests.api.harness import JWT_SECRET, Api, token_for
 
 
 def session_body(user_id: str) -> dict:
@@ -58,3 +58,27 @@ def test_the_sixth_sign_in_from_one_address_is_429_before_supabase_is_asked():
     assert answers[0].json()["user_id"] == user_id
     assert answers[5].headers["ratelimit-policy"] == '"auth";q=5;w=900'
     assert len(calls) == 5
+
+
+def test_sign_out_ends_the_session_of_a_verified_token():
+    calls: list[httpx.Request] = []
+
+    def gotrue(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
+        return httpx.Response(204)
+
+    settings = load_settings(
+        supabase_url="https://proj.supabase.co",
+        supabase_anon_key="anon",
+        supabase_jwt_secret=JWT_SECRET,
+    )
+    http = httpx.Client(transport=httpx.MockTransport(gotrue))
+    api = Api(create_app(Backend.from_settings(settings, http_client=http)))
+    token = token_for(uuid.uuid4())
+
+    refused = api.request("POST", "/auth/sign-out", token="not-a-token")
+    signed_out = api.request("POST", "/auth/sign-out", token=token)
+
+    assert (refused.status_code, signed_out.status_code) == (401, 204)
+    assert [c.url.path for c in calls] == ["/auth/v1/logout"]
+    assert calls[0].headers["authorization"] == f"Bearer {token}"

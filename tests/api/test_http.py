@@ -9,6 +9,7 @@ import re
 import uuid
 
 import pytest
+from openapi_spec_validator import validate
 
 from backend.api.app import create_app
 from backend.app import Backend
@@ -290,6 +291,7 @@ def test_sign_in_without_supabase_auth_is_a_problem_not_a_crash(api):
 def test_openapi_describes_every_route_with_problem_responses(api):
     spec = api.request("GET", "/openapi.json").json()
 
+    validate(spec)  # raises on anything the OpenAPI 3 schema refuses
     assert spec["openapi"].startswith("3.")
     assert "/webhooks/stripe" in spec["paths"] and "/payments/checkout" in spec["paths"]
     assert "Problem" in spec["components"]["schemas"]
