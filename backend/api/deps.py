@@ -101,9 +101,7 @@ Caller = Annotated[Services, Depends(services)]
 IdempotencyKey = Annotated[str | None, Depends(idempotency_key)]
 
 
-def write(action: Callable[[], T], idempotency_key: str | None) -> T:
-    """Run one write. The key is validated and carried here so that each write passes it on
-    the same way once the services accept it; today the database's own rules make the
-    retried writes of this API safe or refused (a duplicate, an already paid charge)."""
-    del idempotency_key
-    return action()
+def write(action: Callable[[str | None], T], idempotency_key: str | None) -> T:
+    """Run one write with the request's `Idempotency-Key` (None without one): a retry with
+    the same key is done once, and answers what the first one did (docs/idempotency.md)."""
+    return action(idempotency_key)

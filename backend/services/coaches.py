@@ -35,12 +35,19 @@ class CoachService(SyncService):
     def me(self) -> Coach:
         return self._call(my_profile())
 
-    def update(self, data: CoachUpdate | Mapping[str, Any] | None = None, **fields: Any) -> Coach:
+    def update(
+        self,
+        data: CoachUpdate | Mapping[str, Any] | None = None,
+        *,
+        idempotency_key: str | None = None,
+        **fields: Any,
+    ) -> Coach:
         """Change the caller's own profile; fields left out stay as they are."""
         change = parse_input(CoachUpdate, data, **fields)
         if not change.model_fields_set:
             return self.me()
-        return self._call(update_profile(_caller_id(self._session.caller.user_id), change))
+        operation = update_profile(_caller_id(self._session.caller.user_id), change)
+        return self._call(operation, idempotency_key)
 
 
 class AsyncCoachService(AsyncService):
@@ -48,9 +55,14 @@ class AsyncCoachService(AsyncService):
         return await self._call(my_profile())
 
     async def update(
-        self, data: CoachUpdate | Mapping[str, Any] | None = None, **fields: Any
+        self,
+        data: CoachUpdate | Mapping[str, Any] | None = None,
+        *,
+        idempotency_key: str | None = None,
+        **fields: Any,
     ) -> Coach:
         change = parse_input(CoachUpdate, data, **fields)
         if not change.model_fields_set:
             return await self.me()
-        return await self._call(update_profile(_caller_id(self._session.caller.user_id), change))
+        operation = update_profile(_caller_id(self._session.caller.user_id), change)
+        return await self._call(operation, idempotency_key)

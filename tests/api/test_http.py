@@ -325,3 +325,17 @@ def test_no_origin_is_allowed_by_default(api):
     )
 
     assert "access-control-allow-origin" not in answer.headers
+
+
+def test_a_write_retried_with_its_idempotency_key_is_done_once(api, token, pg):
+    headers = {"Idempotency-Key": "create-ann-1"}
+
+    first = api.request(
+        "POST", "/clients", token=token, json={"first_name": "Ann"}, headers=headers
+    )
+    again = api.request(
+        "POST", "/clients", token=token, json={"first_name": "Ann"}, headers=headers
+    )
+
+    assert (first.status_code, again.json()["id"]) == (201, first.json()["id"])
+    assert pg.admin.execute("select count(*) from clients").fetchone()[0] == 1

@@ -54,7 +54,7 @@ def sign_in(body: SignIn, request: Request, state: State) -> Session:
 def sign_up(body: SignUp, request: Request, state: State, key: IdempotencyKey) -> SignedUp:
     accounts = state.backend.accounts()
     user_id = write(
-        lambda: accounts.sign_up(
+        lambda _key: accounts.sign_up(
             body.email, body.password, ip=caller_ip(request, state), full_name=body.full_name
         ),
         key,

@@ -75,7 +75,7 @@ def my_profile(svc: Caller) -> Coach:
 
 @router.patch("/coaches/me", tags=["coaches"])
 def update_my_profile(body: CoachUpdate, svc: Caller, key: IdempotencyKey) -> Coach:
-    return write(lambda: svc.coaches.update(body), key)
+    return write(lambda k: svc.coaches.update(body, idempotency_key=k), key)
 
 
 # --- clients ------------------------------------------------------------------------------
@@ -90,7 +90,7 @@ def list_clients(
 
 @router.post("/clients", tags=["clients"], status_code=status.HTTP_201_CREATED)
 def create_client(body: ClientCreate, svc: Caller, key: IdempotencyKey) -> Client:
-    return write(lambda: svc.clients.create(body), key)
+    return write(lambda k: svc.clients.create(body, idempotency_key=k), key)
 
 
 @router.get("/clients/{client_id}", tags=["clients"])
@@ -100,12 +100,12 @@ def get_client(client_id: UUID, svc: Caller) -> Client:
 
 @router.patch("/clients/{client_id}", tags=["clients"])
 def update_client(client_id: UUID, body: ClientUpdate, svc: Caller, key: IdempotencyKey) -> Client:
-    return write(lambda: svc.clients.update(client_id, body), key)
+    return write(lambda k: svc.clients.update(client_id, body, idempotency_key=k), key)
 
 
 @router.delete("/clients/{client_id}", tags=["clients"], status_code=status.HTTP_204_NO_CONTENT)
 def delete_client(client_id: UUID, svc: Caller, key: IdempotencyKey) -> Response:
-    write(lambda: svc.clients.delete(client_id), key)
+    write(lambda k: svc.clients.delete(client_id, idempotency_key=k), key)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -133,7 +133,7 @@ def list_lesson_types(
 
 @router.post("/lesson-types", tags=["lesson types"], status_code=status.HTTP_201_CREATED)
 def create_lesson_type(body: LessonTypeCreate, svc: Caller, key: IdempotencyKey) -> LessonType:
-    return write(lambda: svc.lesson_types.create(body), key)
+    return write(lambda k: svc.lesson_types.create(body, idempotency_key=k), key)
 
 
 @router.get("/lesson-types/{lesson_type_id}", tags=["lesson types"])
@@ -145,7 +145,7 @@ def get_lesson_type(lesson_type_id: UUID, svc: Caller) -> LessonType:
 def update_lesson_type(
     lesson_type_id: UUID, body: LessonTypeUpdate, svc: Caller, key: IdempotencyKey
 ) -> LessonType:
-    return write(lambda: svc.lesson_types.update(lesson_type_id, body), key)
+    return write(lambda k: svc.lesson_types.update(lesson_type_id, body, idempotency_key=k), key)
 
 
 @router.delete(
@@ -154,7 +154,7 @@ def update_lesson_type(
     status_code=status.HTTP_204_NO_CONTENT,
 )
 def delete_lesson_type(lesson_type_id: UUID, svc: Caller, key: IdempotencyKey) -> Response:
-    write(lambda: svc.lesson_types.delete(lesson_type_id), key)
+    write(lambda k: svc.lesson_types.delete(lesson_type_id, idempotency_key=k), key)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -163,7 +163,7 @@ def delete_lesson_type(lesson_type_id: UUID, svc: Caller, key: IdempotencyKey) -
 
 @router.post("/lessons", tags=["lessons"], status_code=status.HTTP_201_CREATED)
 def create_lesson(body: LessonCreate, svc: Caller, key: IdempotencyKey) -> Lesson:
-    return write(lambda: svc.lessons.create(body), key)
+    return write(lambda k: svc.lessons.create(body, idempotency_key=k), key)
 
 
 @router.get("/lessons/{lesson_id}", tags=["lessons"])
@@ -174,31 +174,35 @@ def get_lesson(lesson_id: UUID, svc: Caller) -> LessonWithParticipants:
 
 @router.patch("/lessons/{lesson_id}", tags=["lessons"])
 def update_lesson(lesson_id: UUID, body: LessonUpdate, svc: Caller, key: IdempotencyKey) -> Lesson:
-    return write(lambda: svc.lessons.update(lesson_id, body), key)
+    return write(lambda k: svc.lessons.update(lesson_id, body, idempotency_key=k), key)
 
 
 @router.post("/lessons/{lesson_id}/cancel", tags=["lessons"])
 def cancel_lesson(lesson_id: UUID, body: LessonCancel, svc: Caller, key: IdempotencyKey) -> Lesson:
-    return write(lambda: svc.lessons.cancel(lesson_id, body.reason), key)
+    return write(lambda k: svc.lessons.cancel(lesson_id, body.reason, idempotency_key=k), key)
 
 
 @router.post("/lessons/{lesson_id}/complete", tags=["lessons"])
 def complete_lesson(
     lesson_id: UUID, body: LessonComplete, svc: Caller, key: IdempotencyKey
 ) -> Lesson:
-    return write(lambda: svc.lessons.complete(lesson_id, body.absent_client_ids), key)
+    return write(
+        lambda k: svc.lessons.complete(lesson_id, body.absent_client_ids, idempotency_key=k), key
+    )
 
 
 @router.post("/recurring-lessons", tags=["lessons"], status_code=status.HTTP_201_CREATED)
 def create_series(body: RecurringLessonCreate, svc: Caller, key: IdempotencyKey) -> list[Lesson]:
-    return write(lambda: svc.lessons.create_recurring(body), key)
+    return write(lambda k: svc.lessons.create_recurring(body, idempotency_key=k), key)
 
 
 @router.post("/recurring-lessons/{series_id}/cancel", tags=["lessons"])
 def cancel_series(
     series_id: UUID, body: SeriesCancel, svc: Caller, key: IdempotencyKey
 ) -> SeriesCancelled:
-    cancelled = write(lambda: svc.lessons.cancel_recurring(series_id, body.from_time), key)
+    cancelled = write(
+        lambda k: svc.lessons.cancel_recurring(series_id, body.from_time, idempotency_key=k), key
+    )
     return SeriesCancelled(cancelled=cancelled)
 
 
@@ -247,7 +251,7 @@ def dashboard(svc: Caller) -> CoachDashboard:
 
 @router.post("/payments", tags=["payments"], status_code=status.HTTP_201_CREATED)
 def record_payment(body: PaymentRecord, svc: Caller, key: IdempotencyKey) -> Payment:
-    return write(lambda: svc.payments.record(body), key)
+    return write(lambda k: svc.payments.record(body, idempotency_key=k), key)
 
 
 @router.get("/payments", tags=["payments"])

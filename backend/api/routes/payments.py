@@ -34,7 +34,7 @@ def open_checkout(body: CheckoutCreate, svc: Caller, state: State, key: Idempote
         backend.settings,
         backend.limiter,
     )
-    return write(lambda: opener.open(body, idempotency_key=key, now=datetime.now(UTC)), key)
+    return write(lambda k: opener.open(body, idempotency_key=k, now=datetime.now(UTC)), key)
 
 
 @router.post("/webhooks/stripe", tags=["webhooks"])
