@@ -405,6 +405,7 @@ export type Database = {
           method: Database["public"]["Enums"]["payment_method"]
           note: string | null
           paid_at: string | null
+          refunded_cents: number
           status: Database["public"]["Enums"]["payment_state"]
           stripe_checkout_session_id: string | null
           stripe_payment_intent_id: string | null
@@ -421,6 +422,7 @@ export type Database = {
           method: Database["public"]["Enums"]["payment_method"]
           note?: string | null
           paid_at?: string | null
+          refunded_cents?: number
           status?: Database["public"]["Enums"]["payment_state"]
           stripe_checkout_session_id?: string | null
           stripe_payment_intent_id?: string | null
@@ -437,6 +439,7 @@ export type Database = {
           method?: Database["public"]["Enums"]["payment_method"]
           note?: string | null
           paid_at?: string | null
+          refunded_cents?: number
           status?: Database["public"]["Enums"]["payment_state"]
           stripe_checkout_session_id?: string | null
           stripe_payment_intent_id?: string | null
@@ -545,8 +548,10 @@ export type Database = {
       }
       stripe_events: {
         Row: {
+          account_id: string | null
           created_at: string
           id: string
+          outcome: string | null
           payload: NonNullable<Json>
           processed_at: string | null
           received_at: string
@@ -554,8 +559,10 @@ export type Database = {
           updated_at: string
         }
         Insert: {
+          account_id?: string | null
           created_at?: string
           id: string
+          outcome?: string | null
           payload?: NonNullable<Json>
           processed_at?: string | null
           received_at?: string
@@ -563,8 +570,10 @@ export type Database = {
           updated_at?: string
         }
         Update: {
+          account_id?: string | null
           created_at?: string
           id?: string
+          outcome?: string | null
           payload?: NonNullable<Json>
           processed_at?: string | null
           received_at?: string
@@ -791,6 +800,7 @@ export type Database = {
           p_client_id: string
           p_coach_id: string
           p_participant_ids: string[]
+          p_payment_id?: string
         }
         Returns: {
           amount_cents: number
@@ -803,6 +813,7 @@ export type Database = {
           method: Database["public"]["Enums"]["payment_method"]
           note: string | null
           paid_at: string | null
+          refunded_cents: number
           status: Database["public"]["Enums"]["payment_state"]
           stripe_checkout_session_id: string | null
           stripe_payment_intent_id: string | null
@@ -814,6 +825,36 @@ export type Database = {
           isOneToOne: true
           isSetofReturn: false
         }
+      }
+      fail_stripe_checkout: {
+        Args: { p_checkout_session_id: string; p_event_id: string }
+        Returns: {
+          amount_cents: number
+          client_id: string
+          coach_id: string
+          created_at: string
+          credit_cents: number
+          currency: string
+          id: string
+          method: Database["public"]["Enums"]["payment_method"]
+          note: string | null
+          paid_at: string | null
+          refunded_cents: number
+          status: Database["public"]["Enums"]["payment_state"]
+          stripe_checkout_session_id: string | null
+          stripe_payment_intent_id: string | null
+          updated_at: string
+        }
+        SetofOptions: {
+          from: "*"
+          to: "payments"
+          isOneToOne: true
+          isSetofReturn: false
+        }
+      }
+      finish_stripe_event: {
+        Args: { p_event_id: string; p_outcome: string }
+        Returns: boolean
       }
       idempotent_write: {
         Args: { p_key: string; p_write: Json }
@@ -837,6 +878,46 @@ export type Database = {
           method: Database["public"]["Enums"]["payment_method"]
           note: string | null
           paid_at: string | null
+          refunded_cents: number
+          status: Database["public"]["Enums"]["payment_state"]
+          stripe_checkout_session_id: string | null
+          stripe_payment_intent_id: string | null
+          updated_at: string
+        }
+        SetofOptions: {
+          from: "*"
+          to: "payments"
+          isOneToOne: true
+          isSetofReturn: false
+        }
+      }
+      record_stripe_event: {
+        Args: {
+          p_account_id?: string
+          p_event_id: string
+          p_payload?: string
+          p_type: string
+        }
+        Returns: boolean
+      }
+      refund_stripe_payment: {
+        Args: {
+          p_amount_refunded: number
+          p_event_id: string
+          p_payment_intent_id: string
+        }
+        Returns: {
+          amount_cents: number
+          client_id: string
+          coach_id: string
+          created_at: string
+          credit_cents: number
+          currency: string
+          id: string
+          method: Database["public"]["Enums"]["payment_method"]
+          note: string | null
+          paid_at: string | null
+          refunded_cents: number
           status: Database["public"]["Enums"]["payment_state"]
           stripe_checkout_session_id: string | null
           stripe_payment_intent_id: string | null
@@ -867,6 +948,7 @@ export type Database = {
           method: Database["public"]["Enums"]["payment_method"]
           note: string | null
           paid_at: string | null
+          refunded_cents: number
           status: Database["public"]["Enums"]["payment_state"]
           stripe_checkout_session_id: string | null
           stripe_payment_intent_id: string | null
