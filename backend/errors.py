@@ -219,6 +219,26 @@ def outcome_unknown(what: str, *, keyed: bool) -> OutcomeUnknown:
     )
 
 
+class InvalidWebhook(BackendError):
+    """A webhook body that is not a correctly signed, recent event of the provider."""
+
+    key = "invalid_signature"
+    expected = True
+    http_status = 400
+
+
+class StripeRefused(BackendError):
+    """Stripe answered, and refused the request (a bad key, an unknown account, bad parameters)."""
+
+    key = "stripe_refused"
+    http_status = 502
+
+
+class StripeNotConfigured(BackendError):
+    key = "stripe_not_configured"
+    http_status = 503
+
+
 class ContractError(BackendError):
     """The database does not match what this code calls: a missing function, column or table."""
 

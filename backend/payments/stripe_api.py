@@ -17,21 +17,11 @@ from typing import Any, cast
 import stripe
 
 from backend.config import Settings
-from backend.errors import BackendError, Unavailable
+from backend.errors import BackendError, StripeNotConfigured, StripeRefused, Unavailable
+
+__all__ = ["CheckoutSession", "StripeCheckouts", "StripeNotConfigured", "StripeRefused"]
 
 log = logging.getLogger("backend.payments")
-
-
-class StripeRefused(BackendError):
-    """Stripe answered, and refused the request (a bad key, an unknown account, bad parameters)."""
-
-    key = "stripe_refused"
-    http_status = 502
-
-
-class StripeNotConfigured(BackendError):
-    key = "stripe_not_configured"
-    http_status = 503
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from typing import Any, Literal, TypeAlias
 
 import stripe
 
-from backend.errors import BackendError, NotFound, PaymentMismatch, PaymentNotPending
+from backend.errors import InvalidWebhook, NotFound, PaymentMismatch, PaymentNotPending
 from backend.gateway.base import Rpc, Select, Session, eq
 from backend.models import Coach, Payment
 from backend.services.base import Operation, SyncService, parse_row, parse_rows
@@ -44,14 +44,6 @@ Outcome = Literal[
     "payment_mismatch",
     "account_mismatch",
 ]
-
-
-class InvalidWebhook(BackendError):
-    """The body is not a correctly signed, recent Stripe event."""
-
-    key = "invalid_signature"
-    expected = True
-    http_status = 400
 
 
 # --- what an event means: plain data --------------------------------------------------------
