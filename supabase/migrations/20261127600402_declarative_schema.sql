@@ -259,6 +259,34 @@ from public, anon, authenticated, service_role;
 grant execute on function public.complete_lesson(uuid, uuid[])
 to authenticated, service_role;
 
+-- functions/copy_lesson_start_time.sql
+-- A charge carries its lesson's start time (lesson_participants.lesson_start_time)
+-- so that a client's latest lesson is one index probe, not a walk through
+-- every charge the client ever had. The copy is always taken from the
+-- lesson, whatever the writer sent: it can not be set to anything else.
+-- Runs as the caller: the lesson is read under the caller's row level
+-- security, and a lesson the caller can not see leaves the copy null (the
+-- foreign key (lesson_id, coach_id) then refuses the row anyway).
+create or replace function private.copy_lesson_start_time()
+returns trigger
+language plpgsql
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+    new.lesson_start_time := (
+        select l.start_time from public.lessons as l
+        where l.id = new.lesson_id and l.coach_id = new.coach_id
+    );
+    return new;
+end;
+$$;
+
+comment on function private.copy_lesson_start_time() is
+'Trigger: a charge''s lesson_start_time is its lesson''s start_time, whatever was written.';
+
+revoke all on function private.copy_lesson_start_time()
+from public, anon, authenticated, service_role;
+
 -- functions/create_lesson_with_participants.sql
 -- A lesson with its participants, or nothing: the lesson type (optional)
 -- must be the coach's and active, every client the coach's, the group
@@ -1500,6 +1528,34 @@ from public, anon, authenticated, service_role;
 grant execute on function private.max_price_cents()
 to authenticated, service_role;
 
+-- functions/move_charges_with_lesson.sql
+-- A lesson that moves takes its charges' copy of its start time along
+-- (see private.copy_lesson_start_time). SECURITY DEFINER because coaches
+-- hold no UPDATE privilege on lesson_start_time. Safe: a trigger function
+-- can not be called directly and EXECUTE is revoked from every API role; it
+-- touches only the charges of the lesson whose row fired it (same id and
+-- coach_id, which RLS already let the caller update), only that column, and
+-- the value it writes is recomputed from the lesson by the charges' own
+-- trigger; fixed search path (pg_catalog, pg_temp).
+create or replace function private.move_charges_with_lesson()
+returns trigger
+language plpgsql
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+    update public.lesson_participants as p set lesson_start_time = new.start_time
+    where p.lesson_id = new.id and p.coach_id = new.coach_id;
+    return null;
+end;
+$$;
+
+comment on function private.move_charges_with_lesson() is
+'Trigger: a moved lesson''s charges follow it (their copy of its start time).';
+
+revoke all on function private.move_charges_with_lesson()
+from public, anon, authenticated, service_role;
+
 -- functions/participant_price_from_lesson.sql
 -- A participant added without a price owes the lesson's price, however it
 -- is added. Runs as the caller: a lesson it can not see gives price 0, and
@@ -2555,6 +2611,10 @@ $declarative$;
 -- ended; never cancelled) and its payment_status is 'unpaid'. The balance
 -- is the sum of the unpaid charges' price_cents.
 --
+-- The balance reads the client's unpaid charges only (the partial index
+-- lesson_participants_unpaid_idx), so its cost does not grow with the paid
+-- and waived history; the billing rule then runs on those few.
+--
 -- security_invoker: the caller's row level security applies, so a coach
 -- sees its own clients only.
 create or replace view public.client_balances with (security_invoker = true) as
@@ -2563,24 +2623,39 @@ select
     c.coach_id,
     c.first_name,
     c.last_name,
-    coalesce(sum(ch.price_cents) filter (where ch.is_unpaid), 0)::bigint as unpaid_cents,
-    count(*) filter (where ch.is_unpaid) as unpaid_lessons,
-    min(ch.start_time) filter (where ch.is_unpaid) as oldest_unpaid_at,
-    max(ch.start_time) filter (
-        where ch.status <> 'cancelled' and ch.start_time <= now()
-    ) as last_lesson_at
+    coalesce(unpaid.unpaid_cents, 0)::bigint as unpaid_cents,
+    coalesce(unpaid.unpaid_lessons, 0) as unpaid_lessons,
+    unpaid.oldest_unpaid_at,
+    seen.last_lesson_at
 from public.clients as c
 left join lateral (
     select
-        p.price_cents,
-        l.start_time,
-        l.status,
-        p.payment_status = 'unpaid' and private.is_billable(l.status, l.end_time) as is_unpaid
+        sum(p.price_cents) as unpaid_cents,
+        count(*) as unpaid_lessons,
+        min(l.start_time) as oldest_unpaid_at
     from public.lesson_participants as p
     inner join public.lessons as l on p.lesson_id = l.id and p.coach_id = l.coach_id
-    where p.client_id = c.id and p.coach_id = c.coach_id
-) as ch on true
-group by c.id, c.coach_id, c.first_name, c.last_name;
+    where
+        p.client_id = c.id
+        and p.coach_id = c.coach_id
+        and p.payment_status = 'unpaid'
+        and private.is_billable(l.status, l.end_time)
+) as unpaid on true
+-- The latest lesson that has started and is not cancelled: the charges'
+-- copy of their lesson's start time (lesson_participants_client_start_time_idx)
+-- is walked backwards from now, so one or two lessons are read.
+left join lateral (
+    select l.start_time as last_lesson_at
+    from public.lesson_participants as p
+    inner join public.lessons as l on p.lesson_id = l.id and p.coach_id = l.coach_id
+    where
+        p.client_id = c.id
+        and p.coach_id = c.coach_id
+        and p.lesson_start_time <= now()
+        and l.status <> 'cancelled'
+    order by p.lesson_start_time desc
+    limit 1
+) as seen on true;
 
 -- Read-only for coaches and server code (explicitly, whatever the default
 -- privileges); nothing for anon.
@@ -2589,8 +2664,10 @@ grant select on public.client_balances to authenticated, service_role;
 
 -- views/coach_dashboard.sql
 -- A coach's whole dashboard in one row, so one query answers it whatever
--- the number of clients. Balances come from client_balances, so the
--- billing rule lives in one place.
+-- the number of clients. What is owed is read from the coach's unpaid
+-- charges only (the partial index lesson_participants_unpaid_idx) and
+-- judged by private.is_billable, the same rule as client_balances: the
+-- paid and waived history is never read.
 --
 -- security_invoker: the caller's row level security applies, so a coach
 -- sees its own row only (service_role sees every coach's).
@@ -2610,10 +2687,14 @@ left join lateral (
 ) as cl on true
 left join lateral (
     select
-        sum(b.unpaid_cents) as outstanding_cents,
-        count(*) filter (where b.unpaid_cents > 0) as clients_with_balance
-    from public.client_balances as b
-    where b.coach_id = co.id
+        sum(p.price_cents) as outstanding_cents,
+        count(distinct p.client_id) filter (where p.price_cents > 0) as clients_with_balance
+    from public.lesson_participants as p
+    inner join public.lessons as l on p.lesson_id = l.id and p.coach_id = l.coach_id
+    where
+        p.coach_id = co.id
+        and p.payment_status = 'unpaid'
+        and private.is_billable(l.status, l.end_time)
 ) as bal on true
 left join lateral (
     select count(*) as lessons_next_7_days

@@ -152,6 +152,7 @@ export type Database = {
           created_at: string
           id: string
           lesson_id: string
+          lesson_start_time: string | null
           paid_at: string | null
           payment_id: string | null
           payment_status: Database["public"]["Enums"]["payment_status"]
@@ -165,6 +166,7 @@ export type Database = {
           created_at?: string
           id?: string
           lesson_id: string
+          lesson_start_time?: string | null
           paid_at?: string | null
           payment_id?: string | null
           payment_status?: Database["public"]["Enums"]["payment_status"]
@@ -178,6 +180,7 @@ export type Database = {
           created_at?: string
           id?: string
           lesson_id?: string
+          lesson_start_time?: string | null
           paid_at?: string | null
           payment_id?: string | null
           payment_status?: Database["public"]["Enums"]["payment_status"]
