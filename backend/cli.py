@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 from typer.exceptions import TyperException
 
+from backend.api.command import register as register_serve
 from backend.audit.command import register as register_audit
 from backend.coach_accounts import CoachAccountError, create_coach, dev_token
 from backend.config import ConfigError, get_settings
@@ -32,10 +33,12 @@ from backend.db.project import Project, find_project
 from backend.db.ready import NotMigrated, require_migrated
 from backend.errors import BackendError
 from backend.models import CoachCreate
+from backend.payments.command import register as register_stripe
 from backend.services.base import parse_input
 
 app = typer.Typer(
-    help="Coaching backend: migrations, TypeScript types, policy audit, seed data, coach accounts.",
+    help="Coaching backend: migrations, TypeScript types, policy audit, seed data, coach accounts,"
+    " the HTTP service and Stripe payments.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
@@ -330,6 +333,8 @@ def dev_token_command(
 
 
 register_audit(app)
+register_serve(app)
+register_stripe(app)
 
 
 def main(argv: list[str] | None = None) -> None:

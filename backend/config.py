@@ -94,6 +94,16 @@ class Settings(BaseSettings):
     session_binding_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=60, le=90 * 24 * 3600)
     stripe_secret_key: SecretStr | None = None
     stripe_webhook_secret: SecretStr | None = None
+    stripe_api_base: str | None = Field(
+        default=None, description="Where the Stripe client sends its calls; unset: Stripe's own."
+    )
+    stripe_success_url: str = (
+        "http://localhost:3000/payments/success?session_id={CHECKOUT_SESSION_ID}"
+    )
+    stripe_cancel_url: str = "http://localhost:3000/payments/cancelled"
+    cors_origins: str = Field(
+        default="", description="Comma-separated origins the HTTP app answers from browsers."
+    )
     sentry_dsn: str | None = None
     sentry_environment: str = "development"
     backend_cache_dir: Path | None = None
@@ -106,7 +116,14 @@ class Settings(BaseSettings):
             return _check_conninfo(value)  # libpq's "host=… dbname=…" form
         return _check_url(value, schemes=("postgres", "postgresql"), name="DATABASE_URL")
 
-    @field_validator("supabase_url", "supabase_jwks_url", "upstash_redis_rest_url")
+    @field_validator(
+        "supabase_url",
+        "supabase_jwks_url",
+        "upstash_redis_rest_url",
+        "stripe_api_base",
+        "stripe_success_url",
+        "stripe_cancel_url",
+    )
     @classmethod
     def _http_url(cls, value: str | None, info: ValidationInfo) -> str | None:
         name = (info.field_name or "the URL").upper()
@@ -160,6 +177,19 @@ class Settings(BaseSettings):
             if not parts.username or not parts.path.strip("/"):
                 raise ValueError("SENTRY_DSN must look like https://<key>@<host>/<project id>")
         return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _cors_origins(cls, value: str) -> str:
+        for origin in (o.strip() for o in value.split(",") if o.strip()):
+            parts = urlsplit(origin)
+            if parts.scheme not in ("http", "https") or not parts.netloc or parts.path:
+                raise ValueError(f"{origin!r} is not an origin like https://app.example.com")
+        return value
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return [o.strip() for o in self.cors_origins.split(",") if o.strip()]
 
     @property
     def jwks_url(self) -> str | None:

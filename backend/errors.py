@@ -153,9 +153,21 @@ class RateLimited(BackendError):
     expected = True
     http_status = 429
 
-    def __init__(self, message: str, *, retry_after: float, key: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: float,
+        key: str | None = None,
+        limit: int | None = None,
+        window_seconds: float | None = None,
+        policy: str | None = None,
+    ) -> None:
         super().__init__(message, key=key)
         self.retry_after = retry_after
+        self.policy = policy  # which limit: auth, payment or lesson
+        self.limit = limit  # the policy's requests per window, when known
+        self.window_seconds = window_seconds
 
 
 class IdempotencyMismatch(Conflict):
@@ -205,6 +217,26 @@ def outcome_unknown(what: str, *, keyed: bool) -> OutcomeUnknown:
     return OutcomeUnknown(
         f"{what}: the write may or may not have been applied; {advice}", retryable=keyed
     )
+
+
+class InvalidWebhook(BackendError):
+    """A webhook body that is not a correctly signed, recent event of the provider."""
+
+    key = "invalid_signature"
+    expected = True
+    http_status = 400
+
+
+class StripeRefused(BackendError):
+    """Stripe answered, and refused the request (a bad key, an unknown account, bad parameters)."""
+
+    key = "stripe_refused"
+    http_status = 502
+
+
+class StripeNotConfigured(BackendError):
+    key = "stripe_not_configured"
+    http_status = 503
 
 
 class ContractError(BackendError):

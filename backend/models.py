@@ -10,7 +10,7 @@ views return, parsed from either gateway: ids are `UUID`, times are aware
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, Generic, Literal, Self, TypeVar
 from uuid import UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -116,6 +116,20 @@ class CoachCreate(Input):
     full_name: NonBlank
     # Supabase Auth's default minimum; a user without a password signs in by e-mail link.
     password: Annotated[SecretStr, Field(min_length=6, max_length=72)] | None = None
+
+
+class CoachUpdate(Input):
+    """What a coach may change of its own profile (the id and Stripe account are not its to set)."""
+
+    full_name: Annotated[str, _text(NAME_MAX)] | None = None
+    business_name: Annotated[str, _text(NAME_MAX)] | None = None
+    timezone: str | None = None
+    currency: Annotated[str, StringConstraints(pattern=r"^[a-z]{3}$")] | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, name: str | None) -> str | None:
+        return _check_timezone(name)
 
 
 # --- clients -----------------------------------------------------------------------------
@@ -364,10 +378,49 @@ class Payment(Result):
     stripe_checkout_session_id: str | None = None
     stripe_payment_intent_id: str | None = None
     credit_cents: int = 0
+    refunded_cents: int = 0
     note: str | None = None
     paid_at: datetime | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
+
+
+class CheckoutCreate(Input):
+    """A Stripe Checkout for a client's charges: every payable unpaid one when none are named."""
+
+    client_id: UUID
+    participant_ids: list[UUID] | None = Field(default=None, min_length=1, max_length=100)
+
+    @field_validator("participant_ids")
+    @classmethod
+    def _distinct_charges(cls, ids: list[UUID] | None) -> list[UUID] | None:
+        if ids is not None and len(set(ids)) != len(ids):
+            raise ValueError("must not name the same charge twice")
+        return ids
+
+
+class Checkout(Result):
+    """Where to send the client to pay, and until when that page is open."""
+
+    payment_id: UUID
+    checkout_url: str
+    expires_at: datetime
+
+
+# --- pages -------------------------------------------------------------------------------
+
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 200
+ItemT = TypeVar("ItemT")
+
+
+class Page(BaseModel, Generic[ItemT]):
+    """One page of a list, in a stable order; `next_cursor` fetches the next one (None: the end)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    items: list[ItemT]
+    next_cursor: str | None = None
 
 
 # --- reads -------------------------------------------------------------------------------

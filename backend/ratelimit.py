@@ -128,6 +128,7 @@ class Decision:
     reset_at: float
     retry_after: float
     degraded: bool = False
+    window_seconds: float = 0.0
 
 
 def policies_from_settings(
@@ -247,6 +248,7 @@ def _decision(
         remaining=max(0, remaining),
         reset_at=reset_at,
         retry_after=retry_after,
+        window_seconds=policy.limit.window_seconds,
     )
 
 
@@ -569,6 +571,7 @@ def _failure_decision(policy: Policy, exc: StoreUnavailable) -> Decision:
         reset_at=now + (0.0 if allowed else DEGRADED_RETRY_AFTER),
         retry_after=0.0 if allowed else DEGRADED_RETRY_AFTER,
         degraded=True,
+        window_seconds=policy.limit.window_seconds,
     )
 
 
@@ -581,4 +584,10 @@ def _raise_if_denied(decision: Decision) -> Decision:
         message = f"{reason}: limits cannot be checked right now; try again in {wait} s"
     else:
         message = f"{reason}; try again in {wait} s"
-    raise RateLimited(message, retry_after=decision.retry_after)
+    raise RateLimited(
+        message,
+        retry_after=decision.retry_after,
+        limit=decision.limit,
+        window_seconds=decision.window_seconds,
+        policy=decision.policy,
+    )

@@ -1,12 +1,15 @@
 -- Server code, when it opens a Stripe Checkout session for some charges:
 -- the pending payment for their sum. The charges stay unpaid but point at
 -- it (payment_id), and private.checkout_charges records them, so that
--- settling the session pays exactly those.
+-- settling the session pays exactly those. The payment takes its id from
+-- the caller (p_payment_id), so the session can name it in its metadata
+-- before it exists; a charge another pending checkout holds is refused.
 create or replace function public.create_stripe_checkout_payment(
     p_coach_id uuid,
     p_client_id uuid,
     p_participant_ids uuid[],
-    p_checkout_session_id text
+    p_checkout_session_id text,
+    p_payment_id uuid default null
 )
 returns public.payments
 language plpgsql
@@ -27,10 +30,21 @@ begin
     end if;
     v_amount := private.lock_payable_charges(p_coach_id, p_client_id, p_participant_ids);
 
+    perform from public.lesson_participants as p
+    where p.id = any(p_participant_ids) and p.coach_id = p_coach_id and p.payment_id is not null;
+    if found then
+        raise exception using
+            errcode = 'CB007',
+            message = 'a charge is already in another pending checkout',
+            hint = 'charge_not_payable';
+    end if;
+
     insert into public.payments (
-        coach_id, client_id, amount_cents, currency, method, status, stripe_checkout_session_id
+        id, coach_id, client_id, amount_cents, currency, method, status, stripe_checkout_session_id
     )
-    select p_coach_id, p_client_id, v_amount, c.currency, 'stripe', 'pending', p_checkout_session_id
+    select
+        coalesce(p_payment_id, pg_catalog.gen_random_uuid()), p_coach_id, p_client_id, v_amount,
+        c.currency, 'stripe', 'pending', p_checkout_session_id
     from public.coaches as c
     where c.id = p_coach_id
     returning * into v_payment;
@@ -46,10 +60,13 @@ begin
 end;
 $$;
 
-comment on function public.create_stripe_checkout_payment(uuid, uuid, uuid[], text) is
-'Server code: the pending payment of a Stripe Checkout session for some charges.';
+comment on function public.create_stripe_checkout_payment(uuid, uuid, uuid[], text, uuid) is
+'Server code: the pending payment of a Stripe Checkout session, under the id it names.';
 
-revoke all on function public.create_stripe_checkout_payment(uuid, uuid, uuid[], text)
+-- Safe to run only as server code: it trusts the ids it is given (they come
+-- from a verified Stripe event or from the checkout code), so EXECUTE is
+-- for service_role alone. SECURITY INVOKER: service_role's own privileges.
+revoke all on function public.create_stripe_checkout_payment(uuid, uuid, uuid[], text, uuid)
 from public, anon, authenticated, service_role;
-grant execute on function public.create_stripe_checkout_payment(uuid, uuid, uuid[], text)
+grant execute on function public.create_stripe_checkout_payment(uuid, uuid, uuid[], text, uuid)
 to service_role;

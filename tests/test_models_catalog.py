@@ -52,6 +52,10 @@ FUNCTION_INPUTS: dict[str, tuple[type[BaseModel] | None, set[str]]] = {
 NO_INPUT_MODEL = {
     "create_stripe_checkout_payment": "service_role only: called by the Stripe checkout code",
     "settle_stripe_checkout": "service_role only: called by the Stripe webhook",
+    "record_stripe_event": "service_role only: the Stripe webhook stores each event",
+    "finish_stripe_event": "service_role only: the Stripe webhook records an event's outcome",
+    "fail_stripe_checkout": "service_role only: called by the Stripe webhook and reconciliation",
+    "refund_stripe_payment": "service_role only: called by the Stripe webhook",
     "idempotent_write": "the gateways' envelope: p_write carries one of the writes above",
 }
 # Each enum type of the schema and the model type that spells its values.

@@ -63,6 +63,9 @@ class Select:
     Without a limit every row comes back, through either gateway (the Supabase
     one reads past PostgREST's row cap page by page, in this order: end the
     order with a unique column so that pages neither repeat nor skip a row).
+
+    `after` (one value per `order` column) keeps only the rows that come
+    strictly after that position in the order: keyset pagination.
     """
 
     table: str
@@ -70,6 +73,7 @@ class Select:
     order: Sequence[Order] = ()
     limit: int | None = None
     single: bool = False
+    after: Sequence[Any] | None = None
 
 
 @dataclass(frozen=True)

@@ -55,6 +55,7 @@ from backend.gateway.base import (
     Filter,
     Idempotent,
     Insert,
+    Order,
     Request,
     Returns,
     Rpc,
@@ -172,6 +173,21 @@ def _where(filters: Sequence[Filter]) -> tuple[sql.Composable, list[Any]]:
     return sql.SQL(" where ") + sql.SQL(" and ").join(parts), params
 
 
+def _after(order: Sequence[Order], after: Sequence[Any]) -> tuple[sql.Composable, list[Any]]:
+    """`(a, b) after (x, y)` in the order's directions: `a > x or (a = x and b > y)`."""
+    if len(after) != len(order) or not order:
+        raise ValueError("a keyset position needs one value per order column")
+    alternatives: list[sql.Composable] = []
+    values: list[Any] = []
+    for i, o in enumerate(order):
+        parts = [sql.SQL("{} = %s").format(sql.Identifier(prior.column)) for prior in order[:i]]
+        comparison = "<" if o.descending else ">"
+        parts.append(sql.SQL("{} {} %s").format(sql.Identifier(o.column), sql.SQL(comparison)))
+        alternatives.append(sql.SQL("(") + sql.SQL(" and ").join(parts) + sql.SQL(")"))
+        values.extend(after[: i + 1])
+    return sql.SQL("(") + sql.SQL(" or ").join(alternatives) + sql.SQL(")"), values
+
+
 def _compile(request: Request, signature: Signature | None) -> tuple[sql.Composed, list[Any]]:
     table = sql.Identifier(SCHEMA, getattr(request, "table", "") or "_")
     match request:
@@ -187,8 +203,13 @@ def _compile(request: Request, signature: Signature | None) -> tuple[sql.Compose
             if returns == "scalar":
                 return sql.SQL("select {}({}) as value").format(fn, args), values
             return sql.SQL("select * from {}({})").format(fn, args), values
-        case Select(filters=filters, order=order, limit=limit):
+        case Select(filters=filters, order=order, limit=limit, after=after):
             where, values = _where(filters)
+            if after is not None:
+                keyset, keyset_values = _after(order, after)
+                where = (where + sql.SQL(" and ")) if filters else sql.SQL(" where ")
+                where += keyset
+                values += keyset_values
             query = sql.SQL("select * from {}{}").format(table, where)
             if order:
                 query += sql.SQL(" order by ") + sql.SQL(", ").join(

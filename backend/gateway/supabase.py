@@ -34,6 +34,7 @@ until every row is in, so nothing is cut silently.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from contextvars import ContextVar
 from datetime import UTC, date, datetime
 from email.utils import parsedate_to_datetime
@@ -58,6 +59,7 @@ from backend.gateway.base import (
     Filter,
     Idempotent,
     Insert,
+    Order,
     Request,
     Rpc,
     Select,
@@ -107,6 +109,23 @@ def _apply_filters(builder: Any, filters: tuple[Filter, ...] | list[Filter]) -> 
     return builder
 
 
+def _quoted(value: Any) -> str:
+    text = str(_filter_value(value))
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _after(order: Sequence[Order], after: Sequence[Any]) -> str:
+    """PostgREST's `or` filter for the rows strictly after a keyset position."""
+    if len(after) != len(order) or not order:
+        raise ValueError("a keyset position needs one value per order column")
+    alternatives = []
+    for i, o in enumerate(order):
+        parts = [f"{prior.column}.eq.{_quoted(after[j])}" for j, prior in enumerate(order[:i])]
+        parts.append(f"{o.column}.{'lt' if o.descending else 'gt'}.{_quoted(after[i])}")
+        alternatives.append(parts[0] if len(parts) == 1 else f"and({','.join(parts)})")
+    return ",".join(alternatives)
+
+
 def build(client: Any, request: Request, page: tuple[int, int] | None = None) -> Any:
     """The postgrest-py builder for a request, ready for `.execute()` (sync or async).
 
@@ -117,9 +136,13 @@ def build(client: Any, request: Request, page: tuple[int, int] | None = None) ->
             return build(client, request.as_rpc())
         case Rpc(function=function, params=params):
             return client.rpc(function, dict(params))
-        case Select(table=table, filters=filters, order=order, limit=limit, single=single):
+        case Select(
+            table=table, filters=filters, order=order, limit=limit, single=single, after=after
+        ):
             count = CountMethod.exact if page is not None and page[0] == 0 else None
             builder = _apply_filters(client.table(table).select("*", count=count), list(filters))
+            if after is not None:
+                builder = builder.or_(_after(order, after))
             for o in order:
                 builder = builder.order(o.column, desc=o.descending)
             if page is not None:

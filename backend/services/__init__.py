@@ -11,6 +11,7 @@ from __future__ import annotations
 from backend.gateway.base import AsyncSession, Caller, Session
 from backend.services.base import Limiter
 from backend.services.clients import AsyncClientService, ClientService
+from backend.services.coaches import AsyncCoachService, CoachService
 from backend.services.lesson_types import AsyncLessonTypeService, LessonTypeService
 from backend.services.lessons import AsyncLessonService, LessonService
 from backend.services.payments import AsyncPaymentService, PaymentService
@@ -24,6 +25,7 @@ class Services:
 
     def __init__(self, session: Session, limiter: Limiter | None = None) -> None:
         self.session = session
+        self.coaches = CoachService(session, limiter)
         self.clients = ClientService(session, limiter)
         self.lesson_types = LessonTypeService(session, limiter)
         self.lessons = LessonService(session, limiter)
@@ -38,6 +40,7 @@ class Services:
 class AsyncServices:
     def __init__(self, session: AsyncSession, limiter: Limiter | None = None) -> None:
         self.session = session
+        self.coaches = AsyncCoachService(session, limiter)
         self.clients = AsyncClientService(session, limiter)
         self.lesson_types = AsyncLessonTypeService(session, limiter)
         self.lessons = AsyncLessonService(session, limiter)

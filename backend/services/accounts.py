@@ -109,6 +109,13 @@ class AccountService:
             raise _auth_failed(exc) from exc
         return UUID(str(response.user.id)) if response.user else None
 
+    def sign_out(self, access_token: str) -> None:
+        """End the session of this access token (its refresh token stops working)."""
+        try:
+            self._clients.auth_client().auth.admin.sign_out(access_token, "local")
+        except (AuthError, httpx.TransportError) as exc:
+            raise _auth_failed(exc) from exc
+
     def request_password_reset(self, email: str, *, ip: str) -> None:
         address = parse_input(Credentials, email=email, password="-").email
         self._limit(ip, address)

@@ -8,10 +8,14 @@ of "how a call is made" lives here once, for both the sync and async APIs.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import logging
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any, Generic, Literal, Protocol, TypeVar
 
 import pydantic
@@ -27,6 +31,7 @@ from backend.gateway.base import (
     Session,
     describe,
 )
+from backend.models import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page
 from backend.observability import report_unexpected
 
 log = logging.getLogger("backend.services")
@@ -83,6 +88,33 @@ def parse_rows(model: type[M], rows: Any) -> list[M]:
     return [parse_row(model, row) for row in rows or []]
 
 
+def encode_cursor(position: Sequence[Any]) -> str:
+    """An opaque cursor for a keyset position (the last row's order values)."""
+    raw = json.dumps(list(position), default=str, separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, width: int) -> list[Any]:
+    """The keyset position of a cursor made by `encode_cursor` for an order of `width` columns."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        position = json.loads(raw)
+    except (ValueError, binascii.Error):
+        position = None
+    if not isinstance(position, list) or len(position) != width:
+        raise ValidationError("cursor is not one this list made", fields={"cursor": "invalid"})
+    if not all(isinstance(v, str | int) and not isinstance(v, bool) for v in position):
+        raise ValidationError("cursor is not one this list made", fields={"cursor": "invalid"})
+    return position
+
+
+def check_page_size(limit: int) -> int:
+    if not 1 <= limit <= MAX_PAGE_SIZE:
+        message = f"must be between 1 and {MAX_PAGE_SIZE}"
+        raise ValidationError(f"limit {message}", fields={"limit": message})
+    return limit
+
+
 @dataclass(frozen=True)
 class Operation(Generic[T]):
     """One service call: the request, how to read the answer, the rate limit it counts against."""
@@ -108,6 +140,43 @@ def with_idempotency_key(operation: Operation[T], key: str | None) -> Operation[
             fields={"idempotency_key": "not accepted by a read"},
         )
     return Operation(Idempotent(request, key), operation.parse, operation.limit)
+
+
+def page_of(
+    model: type[M],
+    select: Select,
+    *,
+    limit: int = DEFAULT_PAGE_SIZE,
+    cursor: str | None = None,
+) -> Operation[Page[M]]:
+    """One page of `select` (which must be ordered by columns that together are unique).
+
+    One row more than the page is asked for: its presence says whether there
+    is a next page, without a count.
+    """
+    check_page_size(limit)
+    order = tuple(select.order)
+    after = decode_cursor(cursor, len(order)) if cursor else None
+    request = replace(select, limit=limit + 1, after=after)
+
+    def parse(raw: Any) -> Page[M]:
+        rows = list(raw or [])
+        items = parse_rows(model, rows[:limit])
+        next_cursor = None
+        if len(rows) > limit:
+            last = rows[limit - 1]
+            next_cursor = encode_cursor([_cursor_value(last[o.column]) for o in order])
+        return Page(items=items, next_cursor=next_cursor)
+
+    return Operation(request, parse)
+
+
+def _cursor_value(value: Any) -> str | int:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)
 
 
 def rate_limit_identifier(caller: Caller) -> str | None:

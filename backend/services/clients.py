@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import builtins
 from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
 
 from backend.gateway.base import Delete, Insert, Order, Select, Update, eq
-from backend.models import Client, ClientCreate, ClientUpdate
+from backend.models import DEFAULT_PAGE_SIZE, Client, ClientCreate, ClientUpdate, Page
 from backend.services.base import (
     AsyncService,
     Operation,
     SyncService,
+    page_of,
     parse_input,
     parse_row,
-    parse_rows,
 )
 
 TABLE = "clients"
@@ -29,10 +28,12 @@ def _first_client(raw: Any) -> Client:
     return parse_row(Client, raw[0])
 
 
-def list_clients(*, include_inactive: bool = False) -> Operation[list[Client]]:
+def list_clients(
+    *, include_inactive: bool = False, limit: int = DEFAULT_PAGE_SIZE, cursor: str | None = None
+) -> Operation[Page[Client]]:
     filters = () if include_inactive else (eq("is_active", True),)
-    request = Select(TABLE, filters, order=(Order("first_name"), Order("last_name"), Order("id")))
-    return Operation(request, lambda rows: parse_rows(Client, rows))
+    request = Select(TABLE, filters, order=(Order("first_name"), Order("id")))
+    return page_of(Client, request, limit=limit, cursor=cursor)
 
 
 def get_client(client_id: UUID) -> Operation[Client]:
@@ -54,8 +55,17 @@ def delete_client(client_id: UUID) -> Operation[None]:
 
 
 class ClientService(SyncService):
-    def list(self, *, include_inactive: bool = False) -> builtins.list[Client]:
-        return self._call(list_clients(include_inactive=include_inactive))
+    def list(
+        self,
+        *,
+        include_inactive: bool = False,
+        limit: int = DEFAULT_PAGE_SIZE,
+        cursor: str | None = None,
+    ) -> Page[Client]:
+        """A page of clients by first name; `next_cursor` fetches the next one."""
+        return self._call(
+            list_clients(include_inactive=include_inactive, limit=limit, cursor=cursor)
+        )
 
     def get(self, client_id: UUID) -> Client:
         return self._call(get_client(client_id))
@@ -92,8 +102,16 @@ class ClientService(SyncService):
 
 
 class AsyncClientService(AsyncService):
-    async def list(self, *, include_inactive: bool = False) -> builtins.list[Client]:
-        return await self._call(list_clients(include_inactive=include_inactive))
+    async def list(
+        self,
+        *,
+        include_inactive: bool = False,
+        limit: int = DEFAULT_PAGE_SIZE,
+        cursor: str | None = None,
+    ) -> Page[Client]:
+        return await self._call(
+            list_clients(include_inactive=include_inactive, limit=limit, cursor=cursor)
+        )
 
     async def get(self, client_id: UUID) -> Client:
         return await self._call(get_client(client_id))

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import builtins
 from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
 
 from backend.gateway.base import Delete, Insert, Order, Select, Update, eq
-from backend.models import LessonType, LessonTypeCreate, LessonTypeUpdate
+from backend.models import DEFAULT_PAGE_SIZE, LessonType, LessonTypeCreate, LessonTypeUpdate, Page
 from backend.services.base import (
     AsyncService,
     Operation,
     SyncService,
+    page_of,
     parse_input,
     parse_row,
-    parse_rows,
 )
 
 TABLE = "lesson_types"
@@ -29,10 +28,12 @@ def _first(raw: Any) -> LessonType:
     return parse_row(LessonType, raw[0])
 
 
-def list_lesson_types(*, include_inactive: bool = False) -> Operation[list[LessonType]]:
+def list_lesson_types(
+    *, include_inactive: bool = False, limit: int = DEFAULT_PAGE_SIZE, cursor: str | None = None
+) -> Operation[Page[LessonType]]:
     filters = () if include_inactive else (eq("is_active", True),)
-    request = Select(TABLE, filters, order=(Order("name"),))
-    return Operation(request, lambda rows: parse_rows(LessonType, rows))
+    request = Select(TABLE, filters, order=(Order("name"), Order("id")))
+    return page_of(LessonType, request, limit=limit, cursor=cursor)
 
 
 def get_lesson_type(lesson_type_id: UUID) -> Operation[LessonType]:
@@ -53,8 +54,17 @@ def delete_lesson_type(lesson_type_id: UUID) -> Operation[None]:
 
 
 class LessonTypeService(SyncService):
-    def list(self, *, include_inactive: bool = False) -> builtins.list[LessonType]:
-        return self._call(list_lesson_types(include_inactive=include_inactive))
+    def list(
+        self,
+        *,
+        include_inactive: bool = False,
+        limit: int = DEFAULT_PAGE_SIZE,
+        cursor: str | None = None,
+    ) -> Page[LessonType]:
+        """A page of lesson types by name; `next_cursor` fetches the next one."""
+        return self._call(
+            list_lesson_types(include_inactive=include_inactive, limit=limit, cursor=cursor)
+        )
 
     def get(self, lesson_type_id: UUID) -> LessonType:
         return self._call(get_lesson_type(lesson_type_id))
@@ -90,8 +100,16 @@ class LessonTypeService(SyncService):
 
 
 class AsyncLessonTypeService(AsyncService):
-    async def list(self, *, include_inactive: bool = False) -> builtins.list[LessonType]:
-        return await self._call(list_lesson_types(include_inactive=include_inactive))
+    async def list(
+        self,
+        *,
+        include_inactive: bool = False,
+        limit: int = DEFAULT_PAGE_SIZE,
+        cursor: str | None = None,
+    ) -> Page[LessonType]:
+        return await self._call(
+            list_lesson_types(include_inactive=include_inactive, limit=limit, cursor=cursor)
+        )
 
     async def get(self, lesson_type_id: UUID) -> LessonType:
         return await self._call(get_lesson_type(lesson_type_id))

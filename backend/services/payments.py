@@ -6,20 +6,27 @@ checkouts are created and settled by server code (`backend.payments`), not here.
 
 from __future__ import annotations
 
-import builtins
 from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
 
 from backend.gateway.base import Filter, Order, Rpc, Select, eq
-from backend.models import LessonParticipant, Payment, PaymentRecord, PaymentStatus, as_params
+from backend.models import (
+    DEFAULT_PAGE_SIZE,
+    LessonParticipant,
+    Page,
+    Payment,
+    PaymentRecord,
+    PaymentStatus,
+    as_params,
+)
 from backend.services.base import (
     AsyncService,
     Operation,
     SyncService,
+    page_of,
     parse_input,
     parse_row,
-    parse_rows,
 )
 
 
@@ -28,10 +35,12 @@ def record_payment(data: PaymentRecord) -> Operation[Payment]:
     return Operation(rpc, lambda raw: parse_row(Payment, raw), limit="payment")
 
 
-def list_payments(client_id: UUID | None) -> Operation[list[Payment]]:
+def list_payments(
+    client_id: UUID | None, *, limit: int = DEFAULT_PAGE_SIZE, cursor: str | None = None
+) -> Operation[Page[Payment]]:
     filters = (eq("client_id", client_id),) if client_id else ()
-    request = Select("payments", filters, order=(Order("created_at", descending=True),))
-    return Operation(request, lambda rows: parse_rows(Payment, rows))
+    order = (Order("created_at", descending=True), Order("id", descending=True))
+    return page_of(Payment, Select("payments", filters, order=order), limit=limit, cursor=cursor)
 
 
 def get_payment(payment_id: UUID) -> Operation[Payment]:
@@ -40,13 +49,17 @@ def get_payment(payment_id: UUID) -> Operation[Payment]:
 
 
 def list_charges(
-    client_id: UUID, status: PaymentStatus | None
-) -> Operation[list[LessonParticipant]]:
+    client_id: UUID,
+    status: PaymentStatus | None,
+    *,
+    limit: int = DEFAULT_PAGE_SIZE,
+    cursor: str | None = None,
+) -> Operation[Page[LessonParticipant]]:
     filters: tuple[Filter, ...] = (eq("client_id", client_id),)
     if status:
         filters += (eq("payment_status", status),)
-    request = Select("lesson_participants", filters, order=(Order("created_at"),))
-    return Operation(request, lambda rows: parse_rows(LessonParticipant, rows))
+    request = Select("lesson_participants", filters, order=(Order("created_at"), Order("id")))
+    return page_of(LessonParticipant, request, limit=limit, cursor=cursor)
 
 
 class PaymentService(SyncService):
@@ -61,17 +74,29 @@ class PaymentService(SyncService):
         operation = record_payment(parse_input(PaymentRecord, data, **fields))
         return self._call(operation, idempotency_key)
 
-    def list(self, client_id: UUID | None = None) -> builtins.list[Payment]:
-        return self._call(list_payments(client_id))
+    def list(
+        self,
+        client_id: UUID | None = None,
+        *,
+        limit: int = DEFAULT_PAGE_SIZE,
+        cursor: str | None = None,
+    ) -> Page[Payment]:
+        """A page of payments, newest first; `next_cursor` fetches the next one."""
+        return self._call(list_payments(client_id, limit=limit, cursor=cursor))
 
     def get(self, payment_id: UUID) -> Payment:
         return self._call(get_payment(payment_id))
 
     def charges(
-        self, client_id: UUID, status: PaymentStatus | None = "unpaid"
-    ) -> builtins.list[LessonParticipant]:
-        """A client's charges (participants), unpaid ones by default."""
-        return self._call(list_charges(client_id, status))
+        self,
+        client_id: UUID,
+        status: PaymentStatus | None = "unpaid",
+        *,
+        limit: int = DEFAULT_PAGE_SIZE,
+        cursor: str | None = None,
+    ) -> Page[LessonParticipant]:
+        """A page of a client's charges (participants), unpaid ones by default."""
+        return self._call(list_charges(client_id, status, limit=limit, cursor=cursor))
 
 
 class AsyncPaymentService(AsyncService):
@@ -85,13 +110,24 @@ class AsyncPaymentService(AsyncService):
         operation = record_payment(parse_input(PaymentRecord, data, **fields))
         return await self._call(operation, idempotency_key)
 
-    async def list(self, client_id: UUID | None = None) -> builtins.list[Payment]:
-        return await self._call(list_payments(client_id))
+    async def list(
+        self,
+        client_id: UUID | None = None,
+        *,
+        limit: int = DEFAULT_PAGE_SIZE,
+        cursor: str | None = None,
+    ) -> Page[Payment]:
+        return await self._call(list_payments(client_id, limit=limit, cursor=cursor))
 
     async def get(self, payment_id: UUID) -> Payment:
         return await self._call(get_payment(payment_id))
 
     async def charges(
-        self, client_id: UUID, status: PaymentStatus | None = "unpaid"
-    ) -> builtins.list[LessonParticipant]:
-        return await self._call(list_charges(client_id, status))
+        self,
+        client_id: UUID,
+        status: PaymentStatus | None = "unpaid",
+        *,
+        limit: int = DEFAULT_PAGE_SIZE,
+        cursor: str | None = None,
+    ) -> Page[LessonParticipant]:
+        return await self._call(list_charges(client_id, status, limit=limit, cursor=cursor))

@@ -10,26 +10,26 @@ from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
 
-from backend.errors import COACH_NOT_FOUND_MESSAGE, CoachNotFound, ValidationError
+from backend.errors import COACH_NOT_FOUND_MESSAGE, CoachNotFound
 from backend.gateway.base import Filter, Order, Select, eq
 from backend.models import (
+    DEFAULT_PAGE_SIZE,
     CalendarRange,
     ClientBalance,
     Coach,
     CoachDashboard,
     Lesson,
     LessonHistoryEntry,
+    Page,
 )
 from backend.services.base import (
     AsyncService,
     Operation,
     SyncService,
+    page_of,
     parse_input,
     parse_row,
-    parse_rows,
 )
-
-MAX_HISTORY = 1000
 
 
 def _own_row(rows: Any) -> Any:
@@ -50,13 +50,13 @@ def dashboard() -> Operation[CoachDashboard]:
     return Operation(request, lambda rows: parse_row(CoachDashboard, _own_row(rows)))
 
 
-def balances(*, only_owing: bool = False) -> Operation[list[ClientBalance]]:
+def balances(
+    *, only_owing: bool = False, limit: int = DEFAULT_PAGE_SIZE, cursor: str | None = None
+) -> Operation[Page[ClientBalance]]:
     filters: tuple[Filter, ...] = (Filter("unpaid_cents", "gt", 0),) if only_owing else ()
     order = (Order("unpaid_cents", descending=True), Order("first_name"), Order("client_id"))
-    return Operation(
-        Select("client_balances", filters, order=order),
-        lambda rows: parse_rows(ClientBalance, rows),
-    )
+    request = Select("client_balances", filters, order=order)
+    return page_of(ClientBalance, request, limit=limit, cursor=cursor)
 
 
 def balance(client_id: UUID) -> Operation[ClientBalance]:
@@ -64,21 +64,18 @@ def balance(client_id: UUID) -> Operation[ClientBalance]:
     return Operation(request, lambda r: parse_row(ClientBalance, r))
 
 
-def history(client_id: UUID | None, limit: int) -> Operation[list[LessonHistoryEntry]]:
-    if not 1 <= limit <= MAX_HISTORY:
-        raise ValidationError(
-            f"limit must be between 1 and {MAX_HISTORY}",
-            fields={"limit": f"must be between 1 and {MAX_HISTORY}"},
-        )
+def history(
+    client_id: UUID | None, *, limit: int = DEFAULT_PAGE_SIZE, cursor: str | None = None
+) -> Operation[Page[LessonHistoryEntry]]:
     filters = (eq("client_id", client_id),) if client_id else ()
     order = (Order("start_time", descending=True), Order("lesson_id"), Order("client_id"))
-    return Operation(
-        Select("lesson_history", filters, order=order, limit=limit),
-        lambda rows: parse_rows(LessonHistoryEntry, rows),
-    )
+    request = Select("lesson_history", filters, order=order)
+    return page_of(LessonHistoryEntry, request, limit=limit, cursor=cursor)
 
 
-def calendar(window: CalendarRange) -> Operation[list[Lesson]]:
+def calendar(
+    window: CalendarRange, *, limit: int = DEFAULT_PAGE_SIZE, cursor: str | None = None
+) -> Operation[Page[Lesson]]:
     """Lessons overlapping [start, end), in time order."""
     filters: tuple[Filter, ...] = (
         Filter("start_time", "lt", window.end),
@@ -86,10 +83,8 @@ def calendar(window: CalendarRange) -> Operation[list[Lesson]]:
     )
     if not window.include_cancelled:
         filters += (Filter("status", "neq", "cancelled"),)
-    return Operation(
-        Select("lessons", filters, order=(Order("start_time"), Order("id"))),
-        lambda rows: parse_rows(Lesson, rows),
-    )
+    request = Select("lessons", filters, order=(Order("start_time"), Order("id")))
+    return page_of(Lesson, request, limit=limit, cursor=cursor)
 
 
 class ReadService(SyncService):
@@ -99,21 +94,36 @@ class ReadService(SyncService):
     def dashboard(self) -> CoachDashboard:
         return self._call(dashboard())
 
-    def balances(self, *, only_owing: bool = False) -> list[ClientBalance]:
-        return self._call(balances(only_owing=only_owing))
+    def balances(
+        self, *, only_owing: bool = False, limit: int = DEFAULT_PAGE_SIZE, cursor: str | None = None
+    ) -> Page[ClientBalance]:
+        """A page of balances, largest first."""
+        return self._call(balances(only_owing=only_owing, limit=limit, cursor=cursor))
 
     def balance(self, client_id: UUID) -> ClientBalance:
         return self._call(balance(client_id))
 
     def history(
-        self, client_id: UUID | None = None, *, limit: int = 100
-    ) -> list[LessonHistoryEntry]:
-        return self._call(history(client_id, limit))
+        self,
+        client_id: UUID | None = None,
+        *,
+        limit: int = DEFAULT_PAGE_SIZE,
+        cursor: str | None = None,
+    ) -> Page[LessonHistoryEntry]:
+        """A page of past lessons, most recent first."""
+        return self._call(history(client_id, limit=limit, cursor=cursor))
 
     def calendar(
-        self, window: CalendarRange | Mapping[str, Any] | None = None, **fields: Any
-    ) -> list[Lesson]:
-        return self._call(calendar(parse_input(CalendarRange, window, **fields)))
+        self,
+        window: CalendarRange | Mapping[str, Any] | None = None,
+        *,
+        limit: int = DEFAULT_PAGE_SIZE,
+        cursor: str | None = None,
+        **fields: Any,
+    ) -> Page[Lesson]:
+        """A page of the lessons overlapping the window, in time order."""
+        window = parse_input(CalendarRange, window, **fields)
+        return self._call(calendar(window, limit=limit, cursor=cursor))
 
 
 class AsyncReadService(AsyncService):
@@ -123,18 +133,30 @@ class AsyncReadService(AsyncService):
     async def dashboard(self) -> CoachDashboard:
         return await self._call(dashboard())
 
-    async def balances(self, *, only_owing: bool = False) -> list[ClientBalance]:
-        return await self._call(balances(only_owing=only_owing))
+    async def balances(
+        self, *, only_owing: bool = False, limit: int = DEFAULT_PAGE_SIZE, cursor: str | None = None
+    ) -> Page[ClientBalance]:
+        return await self._call(balances(only_owing=only_owing, limit=limit, cursor=cursor))
 
     async def balance(self, client_id: UUID) -> ClientBalance:
         return await self._call(balance(client_id))
 
     async def history(
-        self, client_id: UUID | None = None, *, limit: int = 100
-    ) -> list[LessonHistoryEntry]:
-        return await self._call(history(client_id, limit))
+        self,
+        client_id: UUID | None = None,
+        *,
+        limit: int = DEFAULT_PAGE_SIZE,
+        cursor: str | None = None,
+    ) -> Page[LessonHistoryEntry]:
+        return await self._call(history(client_id, limit=limit, cursor=cursor))
 
     async def calendar(
-        self, window: CalendarRange | Mapping[str, Any] | None = None, **fields: Any
-    ) -> list[Lesson]:
-        return await self._call(calendar(parse_input(CalendarRange, window, **fields)))
+        self,
+        window: CalendarRange | Mapping[str, Any] | None = None,
+        *,
+        limit: int = DEFAULT_PAGE_SIZE,
+        cursor: str | None = None,
+        **fields: Any,
+    ) -> Page[Lesson]:
+        window = parse_input(CalendarRange, window, **fields)
+        return await self._call(calendar(window, limit=limit, cursor=cursor))

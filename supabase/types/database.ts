@@ -408,6 +408,7 @@ export type Database = {
           method: Database["public"]["Enums"]["payment_method"]
           note: string | null
           paid_at: string | null
+          refunded_cents: number
           status: Database["public"]["Enums"]["payment_state"]
           stripe_checkout_session_id: string | null
           stripe_payment_intent_id: string | null
@@ -424,6 +425,7 @@ export type Database = {
           method: Database["public"]["Enums"]["payment_method"]
           note?: string | null
           paid_at?: string | null
+          refunded_cents?: number
           status?: Database["public"]["Enums"]["payment_state"]
           stripe_checkout_session_id?: string | null
           stripe_payment_intent_id?: string | null
@@ -440,6 +442,7 @@ export type Database = {
           method?: Database["public"]["Enums"]["payment_method"]
           note?: string | null
           paid_at?: string | null
+          refunded_cents?: number
           status?: Database["public"]["Enums"]["payment_state"]
           stripe_checkout_session_id?: string | null
           stripe_payment_intent_id?: string | null
@@ -548,8 +551,10 @@ export type Database = {
       }
       stripe_events: {
         Row: {
+          account_id: string | null
           created_at: string
           id: string
+          outcome: string | null
           payload: NonNullable<Json>
           processed_at: string | null
           received_at: string
@@ -557,8 +562,10 @@ export type Database = {
           updated_at: string
         }
         Insert: {
+          account_id?: string | null
           created_at?: string
           id: string
+          outcome?: string | null
           payload?: NonNullable<Json>
           processed_at?: string | null
           received_at?: string
@@ -566,8 +573,10 @@ export type Database = {
           updated_at?: string
         }
         Update: {
+          account_id?: string | null
           created_at?: string
           id?: string
+          outcome?: string | null
           payload?: NonNullable<Json>
           processed_at?: string | null
           received_at?: string
@@ -794,6 +803,7 @@ export type Database = {
           p_client_id: string
           p_coach_id: string
           p_participant_ids: string[]
+          p_payment_id?: string
         }
         Returns: {
           amount_cents: number
@@ -806,6 +816,7 @@ export type Database = {
           method: Database["public"]["Enums"]["payment_method"]
           note: string | null
           paid_at: string | null
+          refunded_cents: number
           status: Database["public"]["Enums"]["payment_state"]
           stripe_checkout_session_id: string | null
           stripe_payment_intent_id: string | null
@@ -817,6 +828,36 @@ export type Database = {
           isOneToOne: true
           isSetofReturn: false
         }
+      }
+      fail_stripe_checkout: {
+        Args: { p_checkout_session_id: string; p_event_id: string }
+        Returns: {
+          amount_cents: number
+          client_id: string
+          coach_id: string
+          created_at: string
+          credit_cents: number
+          currency: string
+          id: string
+          method: Database["public"]["Enums"]["payment_method"]
+          note: string | null
+          paid_at: string | null
+          refunded_cents: number
+          status: Database["public"]["Enums"]["payment_state"]
+          stripe_checkout_session_id: string | null
+          stripe_payment_intent_id: string | null
+          updated_at: string
+        }
+        SetofOptions: {
+          from: "*"
+          to: "payments"
+          isOneToOne: true
+          isSetofReturn: false
+        }
+      }
+      finish_stripe_event: {
+        Args: { p_event_id: string; p_outcome: string }
+        Returns: boolean
       }
       idempotent_write: {
         Args: { p_key: string; p_write: Json }
@@ -840,6 +881,46 @@ export type Database = {
           method: Database["public"]["Enums"]["payment_method"]
           note: string | null
           paid_at: string | null
+          refunded_cents: number
+          status: Database["public"]["Enums"]["payment_state"]
+          stripe_checkout_session_id: string | null
+          stripe_payment_intent_id: string | null
+          updated_at: string
+        }
+        SetofOptions: {
+          from: "*"
+          to: "payments"
+          isOneToOne: true
+          isSetofReturn: false
+        }
+      }
+      record_stripe_event: {
+        Args: {
+          p_account_id?: string
+          p_event_id: string
+          p_payload?: string
+          p_type: string
+        }
+        Returns: boolean
+      }
+      refund_stripe_payment: {
+        Args: {
+          p_amount_refunded: number
+          p_event_id: string
+          p_payment_intent_id: string
+        }
+        Returns: {
+          amount_cents: number
+          client_id: string
+          coach_id: string
+          created_at: string
+          credit_cents: number
+          currency: string
+          id: string
+          method: Database["public"]["Enums"]["payment_method"]
+          note: string | null
+          paid_at: string | null
+          refunded_cents: number
           status: Database["public"]["Enums"]["payment_state"]
           stripe_checkout_session_id: string | null
           stripe_payment_intent_id: string | null
@@ -870,6 +951,7 @@ export type Database = {
           method: Database["public"]["Enums"]["payment_method"]
           note: string | null
           paid_at: string | null
+          refunded_cents: number
           status: Database["public"]["Enums"]["payment_state"]
           stripe_checkout_session_id: string | null
           stripe_payment_intent_id: string | null

@@ -145,8 +145,8 @@ def test_editing_one_line_of_a_function_changes_that_function_only(
 def test_a_database_migrated_before_functions_existed_upgrades_to_the_same_schema(
     tmp_path: Path, backend_server: Any, empty_db: str
 ) -> None:
-    """History alone defined the functions; adding functions/ keeps every one of them
-    (in its current text, which may have moved on since) and changes nothing else."""
+    """History alone defined the functions; adding functions/ keeps every one of them it does
+    not replace (in its current text, which may have moved on since) and changes nothing else."""
     old = copy_project(tmp_path / "old", functions=False)
     migrations.migrate(old, empty_db)
     history_only = schema_snapshot(empty_db)
@@ -155,12 +155,14 @@ def test_a_database_migrated_before_functions_existed_upgrades_to_the_same_schem
 
     upgraded = schema_snapshot(empty_db)
     assert any(a.startswith("functions/") for a in applied)
+    names_before = {signature.split("(")[0] for signature in history_only["functions"]}
+    names_after = {signature.split("(")[0] for signature in upgraded["functions"]}
     # Functions created since functions/ exists are in no migration: only they are new.
-    added = {signature.split("(")[0] for signature in upgraded["functions"]} - {
-        signature.split("(")[0] for signature in history_only["functions"]
-    }
-    assert set(history_only["functions"]) <= set(upgraded["functions"])
+    added = names_after - names_before
     assert all(not _in_any_migration(name) for name in added), added
+    # A function whose signature functions/ changed lives on under its new one only.
+    replaced = set(history_only["functions"]) - set(upgraded["functions"])
+    assert {signature.split("(")[0] for signature in replaced} <= names_after
     # A function whose file changed since history differs from it: the fresh database
     # below holds every function to its file. Everything else is what history built.
     assert {k: v for k, v in upgraded.items() if k != "functions"} == {

@@ -150,7 +150,7 @@ def _split_list(raw: str) -> list[str]:
 def parse_filters(params: list[tuple[str, str]]) -> list[Filter]:
     filters = []
     for column, raw in params:
-        if column in ("select", "order", "limit", "offset", "columns"):
+        if column in ("select", "order", "limit", "offset", "columns", "or"):
             continue
         op, _, value = raw.partition(".")
         if op == "in":
@@ -171,6 +171,57 @@ def parse_order(params: list[tuple[str, str]]) -> list[Order]:
         column, _, direction = item.partition(".")
         orders.append(Order(column, descending=direction.startswith("desc")))
     return orders
+
+
+def _split_top(raw: str) -> list[str]:
+    """Split on the commas outside parentheses and double quotes."""
+    parts, current, depth, quoted, escaped = [], "", 0, False, False
+    for char in raw:
+        if escaped:
+            current, escaped = current + char, False
+            continue
+        if char == "\\" and quoted:
+            current, escaped = current + char, True
+            continue
+        if char == '"':
+            quoted = not quoted
+        elif not quoted and char == "(":
+            depth += 1
+        elif not quoted and char == ")":
+            depth -= 1
+        elif not quoted and depth == 0 and char == ",":
+            parts.append(current)
+            current = ""
+            continue
+        current += char
+    return [*parts, current]
+
+
+def _unquote(value: str) -> str:
+    if value.startswith('"') and value.endswith('"'):
+        return value[1:-1].replace('\\"', '"').replace("\\\\", "\\")
+    return value
+
+
+def parse_keyset(params: list[tuple[str, str]], order: list[Order]) -> list[str] | None:
+    """The keyset position of an `or` filter shaped as the Supabase gateway writes one:
+    `or=(a.gt.x,and(a.eq.x,b.gt.y))` for "after (x, y)" in the order `a, b`."""
+    raw = dict(params).get("or")
+    if raw is None:
+        return None
+    alternatives = _split_top(raw.strip()[1:-1])
+    last = alternatives[-1]
+    conditions = _split_top(last[4:-1]) if last.startswith("and(") else [last]
+    if len(alternatives) != len(order) or len(conditions) != len(order):
+        raise ValueError(f"the stand-in reads only keyset or-filters, not {raw!r}")
+    values = []
+    for condition, o in zip(conditions, order, strict=True):
+        column, op, value = condition.split(".", 2)
+        expected = "eq" if o is not order[-1] else ("lt" if o.descending else "gt")
+        if column != o.column or op != expected:
+            raise ValueError(f"the stand-in reads only keyset or-filters, not {raw!r}")
+        values.append(_unquote(value))
+    return values
 
 
 @dataclass
@@ -319,7 +370,9 @@ class PostgrestOnDatabase:
         given = dict(params)
         offset = int(given.get("offset", 0))
         limit = min(int(given["limit"]), MAX_ROWS) if "limit" in given else MAX_ROWS
-        query, values = _compile(Select(table, filters, parse_order(params)), None)
+        order = parse_order(params)
+        after = parse_keyset(params, order)
+        query, values = _compile(Select(table, filters, order, after=after), None)
         page = query + sql.SQL(" limit {} offset {}").format(
             sql.Literal(limit), sql.Literal(offset)
         )

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from backend.errors import DoubleBooking, NotFound, OutcomeUnknown, Unavailable
-from backend.gateway.base import Caller
+from backend.gateway.base import Caller, Order, Select
 from backend.gateway.supabase import AsyncSupabaseGateway
 from backend.services import AsyncServices
 from tests.gateway.fakes import ANON_KEY, SERVICE_KEY, URL, USER_ID, USER_TOKEN, FakeSupabase
@@ -72,7 +72,7 @@ def test_async_administrative_session_uses_the_service_key(supabase):
     async def scenario(gateway):
         return await AsyncServices(gateway.administrative_session()).clients.list()
 
-    assert run_with(supabase, scenario) == []
+    assert run_with(supabase, scenario).items == []
     assert supabase.last.headers["apikey"] == SERVICE_KEY
 
 
@@ -83,7 +83,8 @@ def test_async_a_list_past_the_row_cap_is_read_page_by_page(supabase):
 
     async def scenario(gateway):
         user = Caller.user(USER_ID, access_token=USER_TOKEN)
-        return await AsyncServices(gateway.session(user)).clients.list()
+        request = Select("clients", order=(Order("first_name"), Order("id")))
+        return await gateway.session(user).execute(request)
 
     assert len(run_with(supabase, scenario)) == 1001
 

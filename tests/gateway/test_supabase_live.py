@@ -104,6 +104,6 @@ def test_live_coaches_never_see_each_others_rows(coaches):
     first, second = coaches
     mine = first.clients.create(first_name="Mine")
 
-    assert mine.id not in {c.id for c in second.clients.list(include_inactive=True)}
+    assert mine.id not in {c.id for c in second.clients.list(include_inactive=True).items}
     with pytest.raises(NotFound):
         second.clients.get(mine.id)

@@ -36,11 +36,11 @@ def test_async_services_create_book_pay_and_read(pg, coach):
             client_ids=[ann.id], start_time=hours_from_now(-3), lesson_type_id=single.id
         )
         await svc.lessons.complete(lesson.id)
-        [charge] = await svc.payments.charges(ann.id)
+        [charge] = (await svc.payments.charges(ann.id)).items
         payment = await svc.payments.record(
             client_id=ann.id, participant_ids=[charge.id], method="card"
         )
-        return payment, await svc.reads.balance(ann.id), await svc.reads.history(ann.id)
+        return payment, await svc.reads.balance(ann.id), (await svc.reads.history(ann.id)).items
 
     payment, balance, history = run(pg, coach, scenario)
 

@@ -101,8 +101,8 @@ def test_deactivated_clients_leave_the_default_list_but_stay_listable(svc):
     kept = svc.clients.create(first_name="Ann")
     gone = svc.clients.deactivate(svc.clients.create(first_name="Bob").id)
 
-    assert [c.id for c in svc.clients.list()] == [kept.id]
-    assert {c.id for c in svc.clients.list(include_inactive=True)} == {kept.id, gone.id}
+    assert [c.id for c in svc.clients.list().items] == [kept.id]
+    assert {c.id for c in svc.clients.list(include_inactive=True).items} == {kept.id, gone.id}
 
 
 @pytest.mark.direct_only
@@ -127,4 +127,4 @@ def test_the_administrative_session_sees_every_coachs_clients(pg, gateway, servi
 
     admin = Services(gateway.administrative_session())
 
-    assert {c.first_name for c in admin.clients.list()} == {"Ann", "Bob"}
+    assert {c.first_name for c in admin.clients.list().items} == {"Ann", "Bob"}

@@ -27,9 +27,9 @@ def _work(services: Services, tag: str, barrier: threading.Barrier, seen: list[s
         services.lessons.create(
             client_ids=[client.id], start_time=hours_from_now(i + 1), lesson_type_id=lesson_type.id
         )
-        seen.extend(c.first_name for c in services.clients.list())
-        seen.extend(b.first_name for b in services.reads.balances())
-        seen.extend(t.name for t in services.lesson_types.list())
+        seen.extend(c.first_name for c in services.clients.list().items)
+        seen.extend(b.first_name for b in services.reads.balances().items)
+        seen.extend(t.name for t in services.lesson_types.list().items)
 
 
 def test_two_coaches_interleaved_on_one_pool_see_only_their_own_rows(pg):
@@ -75,7 +75,7 @@ async def _awork(services: AsyncServices, tag: str) -> list[str]:
     seen: list[str] = []
     for i in range(ROUNDS):
         await services.clients.create(first_name=f"{tag}-{i}")
-        seen.extend(c.first_name for c in await services.clients.list())
+        seen.extend(c.first_name for c in (await services.clients.list()).items)
         await asyncio.sleep(0)
     return seen
 

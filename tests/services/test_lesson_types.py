@@ -64,7 +64,7 @@ def test_update_and_deactivate_a_lesson_type(svc):
 
     stored = svc.lesson_types.get(lt.id)
     assert (stored.price_cents, stored.is_active) == (5500, False)
-    assert svc.lesson_types.list() == []
+    assert svc.lesson_types.list().items == []
 
 
 def test_updating_a_missing_lesson_type_is_not_found(svc):

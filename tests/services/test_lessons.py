@@ -275,7 +275,7 @@ def test_one_conflict_fails_the_whole_series_and_names_the_time(svc, single, ann
 
     assert str((start + timedelta(weeks=2)).year) in str(caught.value)
     window = {"start": start - timedelta(days=1), "end": start + timedelta(weeks=5)}
-    assert len(svc.reads.calendar(window)) == 1
+    assert len(svc.reads.calendar(window).items) == 1
 
 
 def test_an_unknown_time_zone_is_refused_before_the_round_trip(offline):

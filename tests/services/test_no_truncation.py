@@ -1,4 +1,5 @@
-"""No list is cut silently: PostgREST's 1,000-row cap is paged through; an explicit limit holds.
+"""No list is cut silently: its pages reach every row; PostgREST's 1,000-row cap is paged
+through; an explicit limit holds.
 
 Runs through both gateways on the same real database (conftest): the direct
 one has no cap; the Supabase one meets the stand-in's `db-max-rows` of 1,000.
@@ -20,7 +21,12 @@ def _seed_clients(pg, coach, n):
 def test_a_coach_with_1001_clients_gets_all_1001(pg, coach, svc):
     _seed_clients(pg, coach, 1001)
 
-    clients = svc.clients.list()
+    clients, cursor = [], None
+    while True:
+        page = svc.clients.list(limit=200, cursor=cursor)
+        clients.extend(page.items)
+        if (cursor := page.next_cursor) is None:
+            break
 
     assert len(clients) == 1001
     assert len({c.id for c in clients}) == 1001

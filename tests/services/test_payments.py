@@ -25,7 +25,7 @@ def test_recording_a_payment_settles_the_charges_for_their_sum(svc, ann, past_ch
     )
 
     assert (payment.amount_cents, payment.status, payment.method) == (5000, "succeeded", "cash")
-    assert svc.payments.charges(ann.id, status="paid")[0].payment_id == payment.id
+    assert svc.payments.charges(ann.id, status="paid").items[0].payment_id == payment.id
 
 
 def test_a_paid_charge_leaves_the_clients_balance(svc, ann, past_charge):
@@ -82,7 +82,7 @@ def test_a_missing_client_is_not_found(svc, past_charge):
 def test_payments_are_listed_newest_first_and_readable_one_by_one(svc, ann, past_charge):
     payment = svc.payments.record(client_id=ann.id, participant_ids=[past_charge.id], method="cash")
 
-    assert [p.id for p in svc.payments.list(ann.id)] == [payment.id]
+    assert [p.id for p in svc.payments.list(ann.id).items] == [payment.id]
     assert svc.payments.get(payment.id) == payment
 
 

@@ -83,7 +83,7 @@ def test_reads_and_client_edits_are_not_rate_limited(coach, services_for, limite
 
     services.clients.create(first_name="Ann")
 
-    assert len(services.reads.balances()) == 1
+    assert len(services.reads.balances().items) == 1
 
 
 def test_the_11th_payment_within_an_hour_is_rate_limited(coach, services_for, limiter, single):

@@ -33,8 +33,8 @@ def test_dashboard_counts_clients_outstanding_money_and_upcoming_lessons(svc, si
 def test_balances_list_every_client_even_at_zero(svc, single, ann, bob):
     svc.lessons.create(client_ids=[ann.id], start_time=hours_from_now(-3), lesson_type_id=single.id)
 
-    balances = {b.client_id: b.unpaid_cents for b in svc.reads.balances()}
-    owing = [b.client_id for b in svc.reads.balances(only_owing=True)]
+    balances = {b.client_id: b.unpaid_cents for b in svc.reads.balances().items}
+    owing = [b.client_id for b in svc.reads.balances(only_owing=True).items]
 
     assert balances == {ann.id: 5000, bob.id: 0} and owing == [ann.id]
 
@@ -55,7 +55,7 @@ def test_history_shows_started_lessons_newest_first(svc, single, ann):
     )
     svc.lessons.create(client_ids=[ann.id], start_time=hours_from_now(24), lesson_type_id=single.id)
 
-    history = svc.reads.history(ann.id)
+    history = svc.reads.history(ann.id).items
 
     assert [h.lesson_id for h in history] == [newer.id, older.id]
     assert (history[0].lesson_type_name, history[0].payment_status) == ("Single", "unpaid")
@@ -79,8 +79,8 @@ def test_the_calendar_shows_lessons_overlapping_the_window_without_cancelled_one
 
     window = {"start": start - timedelta(minutes=30), "end": start + timedelta(hours=4)}
 
-    assert [lesson.id for lesson in svc.reads.calendar(window)] == [inside.id]
-    assert len(svc.reads.calendar(window, include_cancelled=True)) == 2
+    assert [lesson.id for lesson in svc.reads.calendar(window).items] == [inside.id]
+    assert len(svc.reads.calendar(window, include_cancelled=True).items) == 2
 
 
 def test_a_calendar_window_must_end_after_it_starts(offline):
