@@ -178,14 +178,17 @@ def _after(order: Sequence[Order], after: Sequence[Any]) -> tuple[sql.Composable
     if len(after) != len(order) or not order:
         raise ValueError("a keyset position needs one value per order column")
     alternatives: list[sql.Composable] = []
-    values: list[Any] = []
     for i, o in enumerate(order):
         parts = [sql.SQL("{} = %s").format(sql.Identifier(prior.column)) for prior in order[:i]]
         comparison = "<" if o.descending else ">"
         parts.append(sql.SQL("{} {} %s").format(sql.Identifier(o.column), sql.SQL(comparison)))
         alternatives.append(sql.SQL("(") + sql.SQL(" and ").join(parts) + sql.SQL(")"))
-        values.extend(after[: i + 1])
-    return sql.SQL("(") + sql.SQL(" or ").join(alternatives) + sql.SQL(")"), values
+    return sql.SQL("(") + sql.SQL(" or ").join(alternatives) + sql.SQL(")"), _keyset_values(after)
+
+
+def _keyset_values(after: Sequence[Any]) -> list[Any]:
+    """The parameters of `_after`'s condition, in its order."""
+    return [value for i in range(len(after)) for value in after[: i + 1]]
 
 
 def _compile(request: Request, signature: Signature | None) -> tuple[sql.Composed, list[Any]]:
@@ -270,8 +273,8 @@ def _statement_key(request: Request, signature: Signature | None) -> tuple[Any, 
     match request:
         case Rpc(function=function, params=params, returns=returns):
             return ("rpc", function, tuple(params), returns, signature)
-        case Select(table=table, filters=filters, order=order, limit=limit):
-            return ("select", table, _filter_key(filters), tuple(order), limit)
+        case Select(table=table, filters=filters, order=order, limit=limit, after=after):
+            return ("select", table, _filter_key(filters), tuple(order), limit, after is not None)
         case Insert(table=table, values=row):
             return ("insert", table, tuple(row))
         case Update(table=table, values=row, filters=filters):
@@ -286,7 +289,9 @@ def _values(request: Request, signature: Signature | None) -> list[Any]:
         case Rpc(params=params):
             assert signature is not None
             return _rpc_values(params, signature)
-        case Select(filters=filters) | Delete(filters=filters):
+        case Select(filters=filters, after=after):
+            return [*_filter_values(filters), *_keyset_values(after or ())]
+        case Delete(filters=filters):
             return _filter_values(filters)
         case Insert(values=row):
             return list(row.values())
