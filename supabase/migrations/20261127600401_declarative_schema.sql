@@ -592,12 +592,15 @@ to authenticated, service_role;
 -- Server code, when it opens a Stripe Checkout session for some charges:
 -- the pending payment for their sum. The charges stay unpaid but point at
 -- it (payment_id), and private.checkout_charges records them, so that
--- settling the session pays exactly those.
+-- settling the session pays exactly those. The payment takes its id from
+-- the caller (p_payment_id), so the session can name it in its metadata
+-- before it exists; a charge another pending checkout holds is refused.
 create or replace function public.create_stripe_checkout_payment(
     p_coach_id uuid,
     p_client_id uuid,
     p_participant_ids uuid[],
-    p_checkout_session_id text
+    p_checkout_session_id text,
+    p_payment_id uuid default null
 )
 returns public.payments
 language plpgsql
@@ -618,10 +621,21 @@ begin
     end if;
     v_amount := private.lock_payable_charges(p_coach_id, p_client_id, p_participant_ids);
 
+    perform from public.lesson_participants as p
+    where p.id = any(p_participant_ids) and p.coach_id = p_coach_id and p.payment_id is not null;
+    if found then
+        raise exception using
+            errcode = 'CB007',
+            message = 'a charge is already in another pending checkout',
+            hint = 'charge_not_payable';
+    end if;
+
     insert into public.payments (
-        coach_id, client_id, amount_cents, currency, method, status, stripe_checkout_session_id
+        id, coach_id, client_id, amount_cents, currency, method, status, stripe_checkout_session_id
     )
-    select p_coach_id, p_client_id, v_amount, c.currency, 'stripe', 'pending', p_checkout_session_id
+    select
+        coalesce(p_payment_id, pg_catalog.gen_random_uuid()), p_coach_id, p_client_id, v_amount,
+        c.currency, 'stripe', 'pending', p_checkout_session_id
     from public.coaches as c
     where c.id = p_coach_id
     returning * into v_payment;
@@ -637,12 +651,15 @@ begin
 end;
 $$;
 
-comment on function public.create_stripe_checkout_payment(uuid, uuid, uuid[], text) is
-'Server code: the pending payment of a Stripe Checkout session for some charges.';
+comment on function public.create_stripe_checkout_payment(uuid, uuid, uuid[], text, uuid) is
+'Server code: the pending payment of a Stripe Checkout session, under the id it names.';
 
-revoke all on function public.create_stripe_checkout_payment(uuid, uuid, uuid[], text)
+-- Safe to run only as server code: it trusts the ids it is given (they come
+-- from a verified Stripe event or from the checkout code), so EXECUTE is
+-- for service_role alone. SECURITY INVOKER: service_role's own privileges.
+revoke all on function public.create_stripe_checkout_payment(uuid, uuid, uuid[], text, uuid)
 from public, anon, authenticated, service_role;
-grant execute on function public.create_stripe_checkout_payment(uuid, uuid, uuid[], text)
+grant execute on function public.create_stripe_checkout_payment(uuid, uuid, uuid[], text, uuid)
 to service_role;
 
 -- functions/enforce_lesson_capacity.sql
@@ -774,6 +791,95 @@ comment on function private.enforce_type_capacity() is
 
 revoke all on function private.enforce_type_capacity()
 from public, anon, authenticated, service_role;
+
+-- functions/fail_stripe_checkout.sql
+-- Server code, on checkout.session.async_payment_failed and
+-- checkout.session.expired: a pending payment fails and its unpaid charges
+-- leave it, payable again. It locks the payment, then the event, and marks
+-- the event processed in the same transaction, so concurrent deliveries take
+-- turns. Order never moves a payment backwards: a succeeded, refunded or
+-- failed payment stays as it is.
+create or replace function public.fail_stripe_checkout(p_event_id text, p_checkout_session_id text)
+returns public.payments
+language plpgsql
+security invoker
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    v_payment public.payments;
+    v_processed boolean;
+begin
+    select * into v_payment from public.payments as pay
+    where pay.stripe_checkout_session_id = p_checkout_session_id
+    for update;
+    if not found then
+        raise exception using errcode = 'CB001', message = 'checkout payment not found', hint = 'not_found';
+    end if;
+
+    select e.processed_at is not null into v_processed
+    from public.stripe_events as e
+    where e.id = p_event_id
+    for update;
+    if coalesce(v_processed, false) then
+        return v_payment;
+    end if;
+
+    if v_payment.status = 'pending' then
+        update public.lesson_participants as p set payment_id = null
+        where p.payment_id = v_payment.id and p.coach_id = v_payment.coach_id
+            and p.payment_status = 'unpaid';
+        update public.payments as pay set status = 'failed'
+        where pay.id = v_payment.id
+        returning * into v_payment;
+    end if;
+
+    update public.stripe_events as e set
+        processed_at = pg_catalog.now(),
+        outcome = case when v_payment.status = 'failed' then 'failed' else 'ignored' end
+    where e.id = p_event_id;
+    return v_payment;
+end;
+$$;
+
+comment on function public.fail_stripe_checkout(text, text) is
+'Server code: a checkout that expired or whose payment failed; its charges are payable again.';
+
+-- Safe to run only as server code: it trusts the ids it is given (they come
+-- from a verified Stripe event or from the checkout code), so EXECUTE is
+-- for service_role alone. SECURITY INVOKER: service_role's own privileges.
+revoke all on function public.fail_stripe_checkout(text, text)
+from public, anon, authenticated, service_role;
+grant execute on function public.fail_stripe_checkout(text, text)
+to service_role;
+
+-- functions/finish_stripe_event.sql
+-- Server code: marks an event processed with what came of it (settled,
+-- ignored, unmatched, payment_mismatch…); the first outcome recorded stays.
+create or replace function public.finish_stripe_event(p_event_id text, p_outcome text)
+returns boolean
+language plpgsql
+security invoker
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+    update public.stripe_events as e set
+        processed_at = coalesce(e.processed_at, pg_catalog.now()),
+        outcome = coalesce(e.outcome, p_outcome)
+    where e.id = p_event_id and (e.processed_at is null or e.outcome is null);
+    return found;
+end;
+$$;
+
+comment on function public.finish_stripe_event(text, text) is
+'Server code: marks a Stripe event processed with its outcome.';
+
+-- Safe to run only as server code: it trusts the ids it is given (they come
+-- from a verified Stripe event or from the checkout code), so EXECUTE is
+-- for service_role alone. SECURITY INVOKER: service_role's own privileges.
+revoke all on function public.finish_stripe_event(text, text)
+from public, anon, authenticated, service_role;
+grant execute on function public.finish_stripe_event(text, text)
+to service_role;
 
 -- functions/forbid_tenant_change.sql
 -- A row never moves to another coach, whoever updates it (policies stop
@@ -1648,6 +1754,126 @@ comment on function private.record_requested_payment() is
 
 revoke all on function private.record_requested_payment()
 from public, anon, authenticated, service_role;
+
+-- functions/record_stripe_event.sql
+-- Server code, for every delivered Stripe event: stores it once (insert or
+-- ignore on its id) and says whether it was already processed. The payload
+-- comes as the JSON text of the event, the same through PostgREST and a
+-- direct connection.
+create or replace function public.record_stripe_event(
+    p_event_id text,
+    p_type text,
+    p_account_id text default null,
+    p_payload text default '{}'
+)
+returns boolean
+language plpgsql
+security invoker
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    v_processed boolean;
+begin
+    if coalesce(pg_catalog.btrim(p_event_id), '') = '' or coalesce(pg_catalog.btrim(p_type), '') = '' then
+        raise exception using
+            errcode = 'CB002', message = 'p_event_id and p_type are required', hint = 'invalid_argument';
+    end if;
+    insert into public.stripe_events (id, type, account_id, payload)
+    values (p_event_id, p_type, p_account_id, coalesce(p_payload, '{}')::jsonb)
+    on conflict (id) do nothing;
+    select e.processed_at is not null into v_processed
+    from public.stripe_events as e
+    where e.id = p_event_id;
+    return v_processed;
+end;
+$$;
+
+comment on function public.record_stripe_event(text, text, text, text) is
+'Server code: stores a delivered Stripe event once and says whether it was processed already.';
+
+-- Safe to run only as server code: it trusts the ids it is given (they come
+-- from a verified Stripe event or from the checkout code), so EXECUTE is
+-- for service_role alone. SECURITY INVOKER: service_role's own privileges.
+revoke all on function public.record_stripe_event(text, text, text, text)
+from public, anon, authenticated, service_role;
+grant execute on function public.record_stripe_event(text, text, text, text)
+to service_role;
+
+-- functions/refund_stripe_payment.sql
+-- Server code, on charge.refunded: Stripe's amount_refunded is cumulative,
+-- so the largest one seen is the truth whatever the order of delivery. A
+-- refund of the whole amount turns the payment refunded and its paid charges
+-- refunded (no longer owed: the balance does not grow back); a partial one
+-- keeps it succeeded and records refunded_cents. Locks the payment, then the
+-- event, and marks the event processed in the same transaction.
+create or replace function public.refund_stripe_payment(
+    p_event_id text,
+    p_payment_intent_id text,
+    p_amount_refunded bigint
+)
+returns public.payments
+language plpgsql
+security invoker
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    v_payment public.payments;
+    v_processed boolean;
+    v_refunded bigint;
+begin
+    if p_amount_refunded is null or p_amount_refunded < 0 then
+        raise exception using
+            errcode = 'CB002', message = 'p_amount_refunded must be at least 0', hint = 'invalid_argument';
+    end if;
+    select * into v_payment from public.payments as pay
+    where pay.stripe_payment_intent_id = p_payment_intent_id
+    for update;
+    if not found then
+        raise exception using errcode = 'CB001', message = 'payment not found', hint = 'not_found';
+    end if;
+
+    select e.processed_at is not null into v_processed
+    from public.stripe_events as e
+    where e.id = p_event_id
+    for update;
+    if coalesce(v_processed, false) then
+        return v_payment;
+    end if;
+
+    if v_payment.status in ('succeeded', 'refunded') then
+        v_refunded := least(
+            greatest(v_payment.refunded_cents, p_amount_refunded), v_payment.amount_cents
+        );
+        if v_refunded >= v_payment.amount_cents then
+            update public.lesson_participants as p set payment_status = 'refunded'
+            where p.payment_id = v_payment.id and p.coach_id = v_payment.coach_id
+                and p.payment_status = 'paid';
+        end if;
+        update public.payments as pay set
+            refunded_cents = v_refunded,
+            status = case when v_refunded >= v_payment.amount_cents then 'refunded' else pay.status end
+        where pay.id = v_payment.id
+        returning * into v_payment;
+    end if;
+
+    update public.stripe_events as e set
+        processed_at = pg_catalog.now(),
+        outcome = case when v_payment.refunded_cents > 0 then 'refunded' else 'ignored' end
+    where e.id = p_event_id;
+    return v_payment;
+end;
+$$;
+
+comment on function public.refund_stripe_payment(text, text, bigint) is
+'Server code: records a Stripe refund, full or partial.';
+
+-- Safe to run only as server code: it trusts the ids it is given (they come
+-- from a verified Stripe event or from the checkout code), so EXECUTE is
+-- for service_role alone. SECURITY INVOKER: service_role's own privileges.
+revoke all on function public.refund_stripe_payment(text, text, bigint)
+from public, anon, authenticated, service_role;
+grant execute on function public.refund_stripe_payment(text, text, bigint)
+to service_role;
 
 -- functions/refuse_audit_log_change.sql
 -- audit_log is append-only for everyone, its owner and superusers included:
