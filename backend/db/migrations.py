@@ -136,9 +136,9 @@ $declarative$"""
 
 Kind = Literal["bootstrap", "migration", "function", "view", "policy"]
 DECLARATIVE_FOLDERS: dict[str, Kind] = {
-    "functions/": "function",
-    "views/": "view",
-    "policies/": "policy",
+    "functions": "function",
+    "views": "view",
+    "policies": "policy",
 }
 State = Literal["applied", "pending", "changed", "missing file", "applied elsewhere"]
 
@@ -255,31 +255,31 @@ def prune_functions_sql() -> str:
 
 
 @dataclass(frozen=True)
-class DeclarativeStep:
-    """One script of the declarative run: a file, or one of the engine's own steps."""
+class Step:
+    """One script the engine runs: a file, or one of the engine's own statements."""
 
     label: str
     text: str
     file: SqlFile | None = None
 
+    @classmethod
+    def of(cls, f: SqlFile) -> Step:
+        return cls(f.relative, f.text, f)
 
-def declarative_steps(project: Project) -> list[DeclarativeStep]:
+
+def declarative_steps(project: Project) -> list[Step]:
     """What the declarative run executes, in order; the bundle carries the same."""
     files = load_declarative(project)
     functions = [f for f in files if f.kind == "function"]
     others = [f for f in files if f.kind != "function"]
-    steps: list[DeclarativeStep] = []
+    function_steps = [Step.of(f) for f in functions]
     if manages_functions(project):
-        steps.append(
-            DeclarativeStep("functions/: drop what the files re-create", prepare_functions_sql())
-        )
-    steps += [DeclarativeStep(f.relative, f.text, f) for f in functions]
-    if manages_functions(project):
-        steps.append(
-            DeclarativeStep("functions/: drop what no file defines", prune_functions_sql())
-        )
-    steps += [DeclarativeStep(f.relative, f.text, f) for f in others]
-    return steps
+        function_steps = [
+            Step("functions/: drop what the files re-create", prepare_functions_sql()),
+            *function_steps,
+            Step("functions/: drop what no file defines", prune_functions_sql()),
+        ]
+    return [*function_steps, *(Step.of(f) for f in others)]
 
 
 def declarative_text(project: Project) -> str:
@@ -380,7 +380,7 @@ def make_plan(project: Project, conn: psycopg.Connection[Any]) -> Plan:
     plan.removed = sorted(
         path
         for path in declared
-        if path.startswith(tuple(DECLARATIVE_FOLDERS)) and path not in current
+        if path.split("/", 1)[0] in DECLARATIVE_FOLDERS and path not in current
     )
     stale = (
         bool(plan.pending)
@@ -388,9 +388,7 @@ def make_plan(project: Project, conn: psycopg.Connection[Any]) -> Plan:
         or any(declared.get(d.relative) != d.checksum for d in declarative)
     )
     for path in plan.removed:
-        plan.entries.append(
-            Entry(DECLARATIVE_FOLDERS[path.split("/")[0] + "/"], path, "missing file")
-        )
+        plan.entries.append(Entry(DECLARATIVE_FOLDERS[path.split("/", 1)[0]], path, "missing file"))
     for d in declarative:
         state: State = "applied" if declared.get(d.relative) == d.checksum else "pending"
         if d.relative in declared and state == "pending":
@@ -489,13 +487,13 @@ def migrate(
                 )
                 _apply(
                     conn,
-                    [DeclarativeStep(plan.bootstrap.relative, plan.bootstrap.text, plan.bootstrap)],
+                    [Step.of(plan.bootstrap)],
                     history=[bootstrap_row],
                 )
                 applied.append(plan.bootstrap.relative)
             for m in plan.pending:
                 say(f"applying {m.relative}")
-                _apply(conn, [DeclarativeStep(m.relative, m.text, m)], record=_record_migration)
+                _apply(conn, [Step.of(m)], record=_record_migration)
                 applied.append(m.relative)
             if plan.declarative:
                 say(f"applying {len(plan.declarative)} function, view and policy files")
@@ -550,7 +548,7 @@ Recorder = Callable[[psycopg.Connection[Any], SqlFile, list[str]], None]
 
 def _apply(
     conn: psycopg.Connection[Any],
-    steps: Iterable[DeclarativeStep],
+    steps: Iterable[Step],
     *,
     record: Recorder | None = None,
     history: Iterable[SqlFile] = (),
