@@ -17,6 +17,8 @@ their machine key in the HINT (see docs/errors.md).
 
 from __future__ import annotations
 
+import json
+import math
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -336,6 +338,8 @@ def from_database_error(
     """The typed error for one database or PostgREST error; the single mapping of this package."""
     code = (code or "").upper()
     text = message or "the database refused the request"
+    if code == DATABASE_RATE_LIMIT:
+        return _database_rate_limit(text, detail, hint)
     key, cls = _classify(code, detail, hint)
     if code == "PGRST303" and text == "JWT expired":
         key = "token_expired"  # as local token verification says it (backend.auth)
@@ -347,6 +351,39 @@ def from_database_error(
     error.sqlstate = code or None
     error.detail = detail
     error.hint = hint
+    return error
+
+
+# The database's own write limits (docs/rules.md): PostgREST answers PT429 as HTTP 429.
+DATABASE_RATE_LIMIT = "PT429"
+# When the DETAIL does not say (it always does), try again after a second.
+_DEFAULT_RETRY_AFTER = 1.0
+
+
+def _database_rate_limit(message: str, detail: str | None, hint: str | None) -> RateLimited:
+    """PT429: the DETAIL is a JSON object with `policy`, `limit`, `window_seconds`, `retry_after`."""
+    try:
+        facts = json.loads(detail or "{}")
+    except ValueError:
+        facts = {}
+    if not isinstance(facts, dict):
+        facts = {}
+
+    def number(name: str) -> float | None:
+        value = facts.get(name)
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        return float(value) if ok and math.isfinite(value) and value >= 0 else None
+
+    policy = facts.get("policy")
+    limit = number("limit")
+    error = RateLimited(
+        message,
+        retry_after=number("retry_after") or _DEFAULT_RETRY_AFTER,
+        limit=None if limit is None else int(limit),
+        window_seconds=number("window_seconds"),
+        policy=policy if isinstance(policy, str) else None,
+    )
+    error.sqlstate, error.detail, error.hint = DATABASE_RATE_LIMIT, detail, hint
     return error
 
 

@@ -2,8 +2,10 @@
 -- must be the coach's and active, every client the coach's, the group
 -- within the type's capacity (CB004) and the slot free (23P01, naming the
 -- lesson that holds it). Each
--- participant owes the lesson's price. Infinite times are refused with
--- CB002 before the constraints do.
+-- participant owes the lesson's price. A start or an end (given, or the
+-- start plus the type's duration) outside 1900-01-01 to 2200-01-01 UTC,
+-- 'infinity' included, is refused with CB002 naming it, before the
+-- constraints would.
 create or replace function public.create_lesson_with_participants(
     p_client_ids uuid[],
     p_start_time timestamptz,
@@ -30,16 +32,18 @@ begin
     v_type := private.require_active_lesson_type(v_coach_id, p_lesson_type_id);
     perform private.require_capacity(v_type, pg_catalog.cardinality(p_client_ids));
 
+    perform private.require_user_time(p_start_time, 'p_start_time');
     v_end_time := coalesce(
         p_end_time, p_start_time + pg_catalog.make_interval(mins => v_type.duration_minutes)
     );
-    if p_start_time is null or v_end_time is null or v_end_time <= p_start_time
-        or not pg_catalog.isfinite(p_start_time) or not pg_catalog.isfinite(v_end_time) then
+    if v_end_time is null or v_end_time <= p_start_time then
         raise exception using
             errcode = 'CB002',
-            message = 'a lesson needs a finite start time and an end time after it (or a lesson type)',
+            message = 'a lesson needs an end time after its start (or a lesson type)',
+            column = 'p_end_time',
             hint = 'invalid_argument';
     end if;
+    perform private.require_user_time(v_end_time, 'p_end_time');
     v_price := coalesce(p_price_cents, v_type.price_cents, 0);
     if v_price not between 0 and private.max_price_cents() then
         raise exception using

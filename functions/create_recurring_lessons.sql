@@ -5,6 +5,8 @@
 -- each lesson lasts p_duration_minutes of elapsed time. docs/rules.md
 -- gives the calendar rules with examples.
 -- One conflict fails the whole call with 23P01 naming the conflicting time.
+-- Every time (the first start, p_until_date, the last lesson's end) lies
+-- in 1900-01-01 to 2200-01-01 UTC, else CB002 naming it.
 create or replace function public.create_recurring_lessons(
     p_client_ids uuid[],
     p_first_start_time timestamptz,
@@ -40,12 +42,19 @@ begin
     v_type := private.require_active_lesson_type(v_coach_id, p_lesson_type_id);
     perform private.require_capacity(v_type, pg_catalog.cardinality(p_client_ids));
 
-    if p_first_start_time is null or not pg_catalog.isfinite(p_first_start_time)
-        or p_duration_minutes is null
-        or p_duration_minutes not between 1 and 1440 then
+    perform private.require_user_time(p_first_start_time, 'p_first_start_time');
+    if p_duration_minutes is null or p_duration_minutes not between 1 and 1440 then
         raise exception using
             errcode = 'CB002',
-            message = 'a series needs a finite first start time and a duration of 1 to 1440 minutes',
+            message = 'p_duration_minutes must be 1 to 1440',
+            column = 'p_duration_minutes',
+            hint = 'invalid_argument';
+    end if;
+    if not private.user_time_range() @> (p_until_date::timestamp at time zone 'UTC') then
+        raise exception using
+            errcode = 'CB002',
+            message = 'p_until_date must be a date from 1900-01-01 to 2199-12-31',
+            column = 'p_until_date',
             hint = 'invalid_argument';
     end if;
     if p_frequency is null or p_frequency not in ('weekly', 'biweekly') then
@@ -115,6 +124,12 @@ begin
             message = pg_catalog.format('a series has at most %s lessons', max_occurrences),
             hint = 'too_many_occurrences';
     end if;
+    -- The last lesson ends inside the range of times too.
+    perform private.require_user_time(
+        v_starts[pg_catalog.cardinality(v_starts)]
+        + pg_catalog.make_interval(mins => p_duration_minutes),
+        'the end of the series'' last lesson'
+    );
 
     -- The first conflict, named in the coach's terms (local time).
     select s.start_time into v_conflict

@@ -2,7 +2,8 @@
 -- a new start without a new end keeps the lesson's duration. A client list
 -- replaces the participants: new clients get a charge at the lesson's
 -- price, removed ones lose theirs, unless it is paid (CB009). A new time
--- that overlaps another lesson is 23P01, naming that lesson.
+-- that overlaps another lesson is 23P01, naming that lesson; a start or an
+-- end outside 1900-01-01 to 2200-01-01 UTC is CB002, naming it.
 create or replace function public.update_lesson(
     p_lesson_id uuid,
     p_start_time timestamptz default null,
@@ -21,15 +22,19 @@ declare
     v_coach_id uuid := private.require_coach_id();
     v_lesson public.lessons := private.lock_scheduled_lesson(v_coach_id, p_lesson_id);
     v_start timestamptz := coalesce(p_start_time, v_lesson.start_time);
-    v_end timestamptz := coalesce(p_end_time, v_start + (v_lesson.end_time - v_lesson.start_time));
+    v_end timestamptz;
     v_type public.lesson_types;
 begin
-    if v_end <= v_start or not pg_catalog.isfinite(v_start) or not pg_catalog.isfinite(v_end) then
+    perform private.require_user_time(v_start, 'p_start_time');
+    v_end := coalesce(p_end_time, v_start + (v_lesson.end_time - v_lesson.start_time));
+    if v_end <= v_start then
         raise exception using
             errcode = 'CB002',
-            message = 'the times must be finite and the end after the start',
+            message = 'the end must be after the start',
+            column = 'p_end_time',
             hint = 'invalid_argument';
     end if;
+    perform private.require_user_time(v_end, 'p_end_time');
 
     if p_client_ids is not null then
         perform private.require_own_clients(v_coach_id, p_client_ids);

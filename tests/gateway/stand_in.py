@@ -17,7 +17,8 @@ they differ):
   (`if authed then status403 else status401`); 23503 and 23505 are 409;
   23P01, the CB class, P0001 and 22xxx fall to the `_ -> status400` default;
   40001, 57014 and P0002 are 500 (`'4':'0'`, `'5':'7'`, `'P':'0'`); 42883
-  and 42P01 are 404;
+  and 42P01 are 404; PTxyz is HTTP xyz (`'P':'T':n`, as the database's
+  write limits raise PT429), the body keeping the code PTxyz;
 - an object requested (`Accept: application/vnd.pgrst.object+json`) and n ≠ 1
   rows: 406, PGRST116, "Cannot coerce the result to a single JSON object",
   details "The result contains n rows" (`SingularityError`);
@@ -96,6 +97,8 @@ def pg_error_status(sqlstate: str, message: str, *, authed: bool) -> int:
         return 401
     if sqlstate in exact:
         return exact[sqlstate]
+    if sqlstate.startswith("PT") and sqlstate[2:].isdigit():
+        return int(sqlstate[2:])
     by_class = {
         "08": 503, "09": 500, "0L": 403, "0P": 403, "25": 500, "28": 403, "2D": 500,
         "38": 500, "39": 500, "3B": 500, "40": 500, "53": 503, "54": 500, "55": 500,

@@ -26,6 +26,8 @@ DEFINER_FUNCTIONS = {
     "private.record_requested_payment()",
     # coaches hold no UPDATE on lesson_participants.lesson_start_time
     "private.move_charges_with_lesson()",
+    # no API role holds any privilege on private.rate_limit_windows
+    "private.count_rate_limited_write()",
 }
 
 
