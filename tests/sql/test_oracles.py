@@ -102,6 +102,8 @@ def victim(pg: TestDatabase) -> Iterator[Victim]:
         session.conn.execute(
             "insert into clients (first_name) values ('Pending')",
         )
+        # a lesson write: the victim's write count is locked until its transaction ends
+        session.conn.execute("update lessons set notes = 'pending' where id = %s", (victim.lesson,))
         yield victim
     finally:
         session.conn.execute("rollback")
@@ -230,6 +232,21 @@ PROBES: list[tuple[str, str, dict[str, str], str]] = [
     ("forget another coach's idempotency keys",
      "delete from private.idempotency_keys where owner = %(target)s::text",
      {"target": "coach_id"}, "ok"),
+    ("read another coach's write count",
+     "select from private.rate_limit_windows where user_id = %(target)s",
+     {"target": "coach_id"}, "42501"),
+    ("inflate another coach's write count",
+     "insert into private.rate_limit_windows (user_id, policy, window_start, writes)"
+     " values (%(target)s, 'lesson', now(), 1000)", {"target": "coach_id"}, "42501"),
+    ("reset another coach's write count",
+     "update private.rate_limit_windows set writes = 0 where user_id = %(target)s",
+     {"target": "coach_id"}, "42501"),
+    ("forget another coach's write count",
+     "delete from private.rate_limit_windows where user_id = %(target)s",
+     {"target": "coach_id"}, "42501"),
+    ("raise another coach's write limit",
+     "update private.rate_limits set max_writes = 1000000 where %(target)s::uuid is not null",
+     {"target": "coach_id"}, "42501"),
 ]  # fmt: skip
 
 
