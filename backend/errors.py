@@ -361,7 +361,7 @@ _DEFAULT_RETRY_AFTER = 1.0
 
 
 def _database_rate_limit(message: str, detail: str | None, hint: str | None) -> RateLimited:
-    """PT429: the DETAIL is a JSON object with `policy`, `limit`, `window_seconds`, `retry_after`."""
+    """PT429; its DETAIL is a JSON object: `policy`, `limit`, `window_seconds`, `retry_after`."""
     try:
         facts = json.loads(detail or "{}")
     except ValueError:

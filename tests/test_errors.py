@@ -215,3 +215,28 @@ def test_a_driver_error_without_a_sqlstate_that_is_not_operational_is_not_retrya
     error = errors.from_psycopg(psycopg.ProgrammingError("bad query"))
 
     assert type(error) is BackendError and not error.retryable
+
+
+def test_the_databases_write_limit_is_rate_limited_with_its_retry_after() -> None:
+    detail = '{"policy": "payment", "limit": 10, "window_seconds": 3600, "retry_after": 1234}'
+    error = from_postgrest(
+        {"code": "PT429", "message": "too many payment writes", "details": detail,
+         "hint": "rate_limited"}
+    )  # fmt: skip
+    assert isinstance(error, RateLimited)
+    assert (error.key, error.http_status, error.sqlstate) == ("rate_limited", 429, "PT429")
+    assert (error.policy, error.limit, error.window_seconds, error.retry_after) == (
+        "payment", 10, 3600.0, 1234.0,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "detail", [None, "", "not json", "[]", '{"retry_after": "soon"}', '{"retry_after": -5}',
+               '{"retry_after": true}', '{"retry_after": 1e999}']
+)  # fmt: skip
+def test_a_database_limit_without_a_readable_detail_still_says_when_to_retry(
+    detail: str | None,
+) -> None:
+    error = from_database_error("PT429", "too many lesson writes", detail=detail)
+    assert isinstance(error, RateLimited)
+    assert error.retry_after == 1.0 and error.policy is None
