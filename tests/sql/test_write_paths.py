@@ -299,6 +299,41 @@ RULES = [
         ),
     ),
     Rule(
+        "a time a coach writes is in [1900, 2200) UTC",
+        lambda b: rpc_refused(
+            b, "CB002", "invalid_argument", "update_lesson",
+            p_lesson_id=b.scheduled["id"], p_start_time="10000-01-01 10:00Z",
+        ),
+        lambda b: refused(
+            b, "23514", None,
+            "update lessons set start_time = '10000-01-01', end_time = '10000-01-02'"
+            " where id = %s", b.scheduled["id"],
+        ),
+    ),
+    Rule(
+        "a coach's lesson writes are limited per minute",
+        lambda b: rpc_refused(
+            _at_limit(b, "lesson"), "PT429", "rate_limited", "cancel_lesson",
+            p_lesson_id=b.scheduled["id"],
+        ),
+        lambda b: refused(
+            _at_limit(b, "lesson"), "PT429", "rate_limited",
+            "update lessons set notes = 'x' where id = %s", b.scheduled["id"],
+        ),
+    ),
+    Rule(
+        "a coach's payments are limited per hour",
+        lambda b: rpc_refused(
+            _at_limit(b, "payment"), "PT429", "rate_limited", "record_payment",
+            p_client_id=b.bob, p_participant_ids=[b.charge(b.completed, b.bob)], p_method="cash",
+        ),
+        lambda b: refused(
+            _at_limit(b, "payment"), "PT429", "rate_limited",
+            "insert into private.payment_requests (client_id, participant_ids, method)"
+            " values (%s, %s, 'cash')", b.bob, [b.charge(b.completed, b.bob)],
+        ),
+    ),
+    Rule(
         "a client sits once in a lesson",
         lambda b: rpc_refused(
             b, "CB005", "duplicate_participant", "update_lesson",
@@ -336,6 +371,16 @@ RULES = [
         ),
     ),
 ]  # fmt: skip
+
+
+def _at_limit(b: Books, policy: str) -> Books:
+    """The coach's limit for `policy` lowered to the writes it made so far (at least one)."""
+    b.pg.admin.execute(
+        "update private.rate_limits set max_writes = (select writes"
+        " from private.rate_limit_windows where user_id = %s and policy = %s) where policy = %s",
+        (b.coach.id, policy, policy),
+    )
+    return b
 
 
 def _created_lesson_is_scheduled(b: Books) -> None:
@@ -412,8 +457,8 @@ def test_rule_holds_on_every_path(books: Books, rule: Rule, path: str) -> None:
 
 def test_rule_table_counts() -> None:
     both = [rule for rule in RULES if not isinstance(rule.via_function, str)]
-    assert len(RULES) == 19
-    assert len(both) == 15
+    assert len(RULES) == 22
+    assert len(both) == 18
 
 
 def test_service_role_may_import_a_completed_lesson_with_its_charges(pg: TestDatabase) -> None:
