@@ -371,8 +371,9 @@ def _database_rate_limit(message: str, detail: str | None, hint: str | None) -> 
 
     def number(name: str) -> float | None:
         value = facts.get(name)
-        ok = isinstance(value, int | float) and not isinstance(value, bool)
-        return float(value) if ok and math.isfinite(value) and value >= 0 else None
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return None
+        return float(value) if math.isfinite(value) and value >= 0 else None
 
     policy = facts.get("policy")
     limit = number("limit")

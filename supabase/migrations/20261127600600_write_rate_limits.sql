@@ -13,8 +13,8 @@
 -- the trigger below, SECURITY DEFINER, writes the counts.
 create table private.rate_limits (
     policy text primary key,
-    max_writes integer not null,
-    window_seconds integer not null,
+    max_writes bigint not null,
+    window_seconds bigint not null,
     constraint rate_limits_max_writes_positive check (max_writes >= 1),
     constraint rate_limits_window_range check (window_seconds between 1 and 86400)
 );
@@ -29,7 +29,7 @@ create table private.rate_limit_windows (
     user_id uuid not null references public.coaches (id) on delete cascade,
     policy text not null references private.rate_limits (policy) on delete cascade,
     window_start timestamptz not null,
-    writes integer not null,
+    writes bigint not null,
     primary key (user_id, policy)
 );
 
