@@ -193,6 +193,17 @@ class Unavailable(BackendError):
         self.retry_after = retry_after
 
 
+class ConnectionLost(Unavailable):
+    """The database connection broke before the call committed: nothing of it was applied.
+
+    The server rolls back a transaction whose connection dies before COMMIT
+    arrives, so sending the call again is always safe; the direct gateway does
+    so once, on another connection, before raising this.
+    """
+
+    key = "connection_lost"
+
+
 class OutcomeUnknown(Unavailable):
     """A write was sent, but its answer was lost: it may or may not have been applied.
 
@@ -438,12 +449,12 @@ def from_psycopg(exc: BaseException) -> BackendError:
         # By ancestry, not exact name: ConnectionTimeout, PoolTimeout, PoolClosed, TooManyRequests…
         names = {cls.__name__ for cls in type(exc).__mro__}
         if names & {"OperationalError", "PoolTimeout", "PoolClosed", "InterfaceError"}:
-            error: BackendError = Unavailable(f"the database is unavailable: {_first_line(exc)}")
+            error: BackendError = Unavailable(f"the database is unavailable: {first_line(exc)}")
             return error
-        return BackendError(_first_line(exc), key="database_error")
+        return BackendError(first_line(exc), key="database_error")
     return from_database_error(
         sqlstate,
-        diag.message_primary or _first_line(exc),
+        diag.message_primary or first_line(exc),
         detail=diag.message_detail,
         hint=diag.message_hint,
     )
@@ -460,6 +471,7 @@ def from_postgrest(error: Mapping[str, Any]) -> BackendError:
     )
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
+    """The first non-blank line of an exception's text (drivers add hints below it)."""
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
     return lines[0] if lines else type(exc).__name__

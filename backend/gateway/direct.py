@@ -25,11 +25,12 @@ from the catalog, as PostgREST does from its schema cache: JSON-ready values
 
 from __future__ import annotations
 
+import select
 import threading
 import time
 import weakref
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,10 +43,12 @@ from psycopg_pool import AsyncConnectionPool, ConnectionPool, PoolTimeout
 from backend.db.impersonation import aimpersonate, impersonate
 from backend.errors import (
     BackendError,
+    ConnectionLost,
     ContractError,
     Forbidden,
     NotFound,
     Unavailable,
+    first_line,
     from_psycopg,
     outcome_unknown,
 )
@@ -376,15 +379,80 @@ def _idle_too_long(conn: Any) -> bool:
     return returned is not None and time.monotonic() - returned > IDLE_CHECK_SECONDS
 
 
-def _check_if_idle(conn: psycopg.Connection[Any]) -> None:
-    """Before handing out a connection that sat idle: is it still alive? (raises if not)"""
-    if _idle_too_long(conn):
+def _has_unread_input(conn: Any) -> bool:
+    """Does the server have something to say on a connection nobody is using? (no round trip)
+
+    An idle connection has nothing to read. A server that terminates it (a
+    restart, a failover, `pg_terminate_backend`) first writes its FATAL error and
+    closes the socket: the socket turns readable, which a zero-timeout poll sees.
+    """
+    try:
+        fileno = conn.fileno()
+    except Exception:  # noqa: BLE001 - a connection without a socket is a dead one
+        return True
+    poller = select.poll()
+    poller.register(fileno, select.POLLIN | select.POLLPRI)
+    return bool(poller.poll(0))
+
+
+def _suspect(conn: Any) -> bool:
+    return _has_unread_input(conn) or _idle_too_long(conn)
+
+
+def _alive(conn: psycopg.Connection[Any]) -> bool:
+    """Is a suspect connection still usable? (one round trip; a dead one is closed)"""
+    try:
         ConnectionPool.check_connection(conn)
+    except psycopg.Error:
+        conn.close()
+        return False
+    return True
 
 
-async def _acheck_if_idle(conn: psycopg.AsyncConnection[Any]) -> None:
-    if _idle_too_long(conn):
+async def _aalive(conn: psycopg.AsyncConnection[Any]) -> bool:
+    try:
         await AsyncConnectionPool.check_connection(conn)
+    except psycopg.Error:
+        await conn.close()
+        return False
+    return True
+
+
+@contextmanager
+def _checked_out(pool: ConnectionPool[Any]) -> Iterator[psycopg.Connection[Any]]:
+    """A live connection of `pool`: dead ones are handed back closed (the pool replaces
+    them) and the next one is taken at once, within the pool's checkout timeout.
+
+    This loop, not the pool's own `check` hook, so that a pool whose every
+    connection died (a restart) is drained in one go: the hook waits a second
+    or more between two failed checks.
+    """
+    deadline = time.monotonic() + pool.timeout
+    while True:
+        conn = pool.getconn(timeout=max(0.0, deadline - time.monotonic()))
+        if not _suspect(conn) or _alive(conn):
+            break
+        pool.putconn(conn)
+    try:
+        yield conn
+    finally:
+        pool.putconn(conn)
+
+
+@asynccontextmanager
+async def _achecked_out(
+    pool: AsyncConnectionPool[Any],
+) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+    deadline = time.monotonic() + pool.timeout
+    while True:
+        conn = await pool.getconn(timeout=max(0.0, deadline - time.monotonic()))
+        if not _suspect(conn) or await _aalive(conn):
+            break
+        await pool.putconn(conn)
+    try:
+        yield conn
+    finally:
+        await pool.putconn(conn)
 
 
 # Deferred constraint triggers fire now, with the caller's claims; then the session
@@ -403,11 +471,20 @@ def _connection_lost(exc: Exception) -> bool:
     return sqlstate is None or sqlstate.startswith(("08", "57P"))
 
 
+def _lost_before_commit(exc: Exception) -> bool:
+    """The connection itself broke (not a refusal, a timeout or a bad value)."""
+    if not isinstance(exc, psycopg.OperationalError):
+        return False
+    sqlstate = exc.sqlstate
+    return sqlstate is None or sqlstate.startswith("08") or sqlstate in ("57P01", "57P02", "57P03")
+
+
 def _failed(exc: Exception, caller: Caller, request: Request, *, committing: bool) -> BackendError:
     """The typed error; a connection lost while COMMIT was on its way is `OutcomeUnknown`.
 
     Lost before COMMIT was sent, the server rolls the transaction back: nothing
-    happened, and trying again is safe. Lost after, the write may have committed.
+    happened, and trying again is safe (`ConnectionLost`, which `_once_more`
+    sends again on another connection). Lost after, the write may have committed.
     """
     if isinstance(exc, PoolTimeout):
         return Unavailable("no database connection became free in time", key="pool_timeout")
@@ -417,6 +494,10 @@ def _failed(exc: Exception, caller: Caller, request: Request, *, committing: boo
             keyed=isinstance(request, Idempotent),
         )
         return error
+    if not committing and _lost_before_commit(exc):
+        return ConnectionLost(
+            f"the database connection was lost before the call committed: {first_line(exc)}"
+        )
     return as_seen_by(caller, from_psycopg(exc))
 
 
@@ -452,7 +533,6 @@ class DirectGateway:
             max_size=max_size,
             timeout=timeout,
             kwargs={"row_factory": dict_row, "connect_timeout": 10},
-            check=_check_if_idle,
             reset=_mark_returned,
             open=True,
         )
@@ -485,7 +565,7 @@ class DirectGateway:
         committing = False
         try:
             with (
-                self._pool.connection() as conn,
+                _checked_out(self._pool) as conn,
                 conn.pipeline() as pipeline,
                 conn.transaction(),
             ):
@@ -525,6 +605,12 @@ class DirectSession:
         return self._caller
 
     def execute(self, request: Request) -> Any:
+        try:
+            return self._execute_once(request)
+        except ConnectionLost:
+            return self._execute_once(request)  # nothing of it was applied: once more
+
+    def _execute_once(self, request: Request) -> Any:
         gateway = self._gateway
         sent = _sent(request)
         with gateway._transaction(self._caller, request) as (conn, pipeline):
@@ -555,7 +641,6 @@ class AsyncDirectGateway:
             max_size=max_size,
             timeout=timeout,
             kwargs={"row_factory": dict_row, "connect_timeout": 10},
-            check=_acheck_if_idle,
             reset=_amark_returned,
             open=False,
         )
@@ -583,7 +668,7 @@ class AsyncDirectGateway:
         catalog = self._catalog
         committing = False
         try:
-            async with self._pool.connection() as conn, conn.transaction():
+            async with _achecked_out(self._pool) as conn, conn.transaction():
                 if catalog.role_settings is None:
                     cur = await conn.execute(_ROLE_SETTINGS_SQL)
                     catalog.remember_role_settings(await cur.fetchall())
@@ -625,4 +710,7 @@ class AsyncDirectSession:
         return self._caller
 
     async def execute(self, request: Request) -> Any:
-        return await self._gateway._run(self._caller, request)
+        try:
+            return await self._gateway._run(self._caller, request)
+        except ConnectionLost:
+            return await self._gateway._run(self._caller, request)  # nothing applied: again
