@@ -63,6 +63,7 @@ from backend.gateway.base import (
     Returns,
     Rpc,
     Select,
+    SessionTimeouts,
     Update,
     as_seen_by,
     describe,
@@ -143,10 +144,13 @@ class _Catalog:
         self.role_settings = settings
 
 
-def _transaction_settings(catalog: _Catalog, role: str, read_only: bool) -> list[tuple[str, str]]:
-    """`transaction_read_only` and the role's own settings, for the impersonation statement."""
+def _transaction_settings(
+    catalog: _Catalog, role: str, read_only: bool, timeouts: SessionTimeouts
+) -> list[tuple[str, str]]:
+    """`transaction_read_only`, the timeouts, then the role's own settings (which win, as
+    PostgREST applies them), all for the one impersonation statement."""
     items: list[tuple[str, str]] = [("transaction_read_only", "on")] if read_only else []
-    return items + (catalog.role_settings or {}).get(role, [])
+    return items + timeouts.for_role(role) + (catalog.role_settings or {}).get(role, [])
 
 
 def _where(filters: Sequence[Filter]) -> tuple[sql.Composable, list[Any]]:
@@ -524,8 +528,9 @@ class DirectGateway:
         *,
         min_size: int = 1,
         max_size: int = 10,
-        timeout: float = 10.0,
+        timeout: float = 5.0,
         pool: ConnectionPool[Any] | None = None,
+        timeouts: SessionTimeouts | None = None,
     ) -> None:
         self._pool: ConnectionPool[Any] = pool or ConnectionPool(
             url,
@@ -538,6 +543,7 @@ class DirectGateway:
         )
         self._catalog = _Catalog()
         self._statements = _Statements()
+        self._timeouts = timeouts or SessionTimeouts()
 
     def session(self, caller: Caller) -> DirectSession:
         """The gateway bound to an anonymous or signed-in caller."""
@@ -576,7 +582,9 @@ class DirectGateway:
                     method=method,
                     path=path,
                     headers=request_headers(),
-                    settings=_transaction_settings(self._catalog, caller.role, method == "GET"),
+                    settings=_transaction_settings(
+                        self._catalog, caller.role, method == "GET", self._timeouts
+                    ),
                 )
                 yield conn, pipeline
                 committing = method != "GET"
@@ -633,7 +641,8 @@ class AsyncDirectGateway:
         *,
         min_size: int = 1,
         max_size: int = 10,
-        timeout: float = 10.0,
+        timeout: float = 5.0,
+        timeouts: SessionTimeouts | None = None,
     ) -> None:
         self._pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
             url,
@@ -647,6 +656,7 @@ class AsyncDirectGateway:
         self._opened = False
         self._catalog = _Catalog()
         self._statements = _Statements()
+        self._timeouts = timeouts or SessionTimeouts()
 
     def session(self, caller: Caller) -> AsyncDirectSession:
         _refuse_service_role(caller)
@@ -686,7 +696,9 @@ class AsyncDirectGateway:
                     method=method,
                     path=path,
                     headers=request_headers(),
-                    settings=_transaction_settings(catalog, caller.role, method == "GET"),
+                    settings=_transaction_settings(
+                        catalog, caller.role, method == "GET", self._timeouts
+                    ),
                 )
                 query, params = self._statements.compile(sent, signature)
                 cursor = await conn.execute(query, params)
