@@ -89,7 +89,9 @@ class Backend:
                 **gateway_options,
             )
         else:
-            gateway = DirectGateway(_database_url(settings), **_direct_options(settings, gateway_options))
+            gateway = DirectGateway(
+                _database_url(settings), **_direct_options(settings, gateway_options)
+            )
         return cls(
             settings,
             gateway,
