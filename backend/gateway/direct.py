@@ -422,8 +422,31 @@ async def _aalive(conn: psycopg.AsyncConnection[Any]) -> bool:
     return True
 
 
+class _Outage:
+    """Whether the server dropped the pool's connections (a restart, a failover) and the pool
+    has none to give yet.
+
+    psycopg-pool reconnects in the background with a back-off that doubles
+    from one second, so after a long outage its next attempt may be far off
+    while the server is already back. Until the pool hands out a live
+    connection again, a call that finds it empty opens a connection of its own
+    for its one transaction, instead of waiting out the back-off and failing.
+    """
+
+    def __init__(self) -> None:
+        self.active = False
+
+    def bypass(self, pool: ConnectionPool[Any] | AsyncConnectionPool[Any]) -> bool:
+        return self.active and not pool.get_stats().get("pool_available", 0)
+
+
+def _kwargs(pool: ConnectionPool[Any] | AsyncConnectionPool[Any]) -> dict[str, Any]:
+    """The connection options the pool connects with (this module always gives a dict)."""
+    return dict(pool.kwargs) if isinstance(pool.kwargs, dict) else {}
+
+
 @contextmanager
-def _checked_out(pool: ConnectionPool[Any]) -> Iterator[psycopg.Connection[Any]]:
+def _checked_out(pool: ConnectionPool[Any], outage: _Outage) -> Iterator[psycopg.Connection[Any]]:
     """A live connection of `pool`: dead ones are handed back closed (the pool replaces
     them) and the next one is taken at once, within the pool's checkout timeout.
 
@@ -432,11 +455,19 @@ def _checked_out(pool: ConnectionPool[Any]) -> Iterator[psycopg.Connection[Any]]
     or more between two failed checks.
     """
     deadline = time.monotonic() + pool.timeout
-    while True:
+    conn = None
+    while not outage.bypass(pool):
         conn = pool.getconn(timeout=max(0.0, deadline - time.monotonic()))
         if not _suspect(conn) or _alive(conn):
+            outage.active = False
             break
+        outage.active = True
         pool.putconn(conn)
+        conn = None
+    if conn is None:
+        with pool.connection_class.connect(pool.conninfo, **_kwargs(pool)) as own:
+            yield own
+        return
     try:
         yield conn
     finally:
@@ -445,14 +476,22 @@ def _checked_out(pool: ConnectionPool[Any]) -> Iterator[psycopg.Connection[Any]]
 
 @asynccontextmanager
 async def _achecked_out(
-    pool: AsyncConnectionPool[Any],
+    pool: AsyncConnectionPool[Any], outage: _Outage
 ) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
     deadline = time.monotonic() + pool.timeout
-    while True:
+    conn = None
+    while not outage.bypass(pool):
         conn = await pool.getconn(timeout=max(0.0, deadline - time.monotonic()))
         if not _suspect(conn) or await _aalive(conn):
+            outage.active = False
             break
+        outage.active = True
         await pool.putconn(conn)
+        conn = None
+    if conn is None:
+        async with await pool.connection_class.connect(pool.conninfo, **_kwargs(pool)) as own:
+            yield own
+        return
     try:
         yield conn
     finally:
@@ -544,6 +583,7 @@ class DirectGateway:
         self._catalog = _Catalog()
         self._statements = _Statements()
         self._timeouts = timeouts or SessionTimeouts()
+        self._outage = _Outage()
 
     def session(self, caller: Caller) -> DirectSession:
         """The gateway bound to an anonymous or signed-in caller."""
@@ -571,7 +611,7 @@ class DirectGateway:
         committing = False
         try:
             with (
-                _checked_out(self._pool) as conn,
+                _checked_out(self._pool, self._outage) as conn,
                 conn.pipeline() as pipeline,
                 conn.transaction(),
             ):
@@ -657,6 +697,7 @@ class AsyncDirectGateway:
         self._catalog = _Catalog()
         self._statements = _Statements()
         self._timeouts = timeouts or SessionTimeouts()
+        self._outage = _Outage()
 
     def session(self, caller: Caller) -> AsyncDirectSession:
         _refuse_service_role(caller)
@@ -678,7 +719,7 @@ class AsyncDirectGateway:
         catalog = self._catalog
         committing = False
         try:
-            async with _achecked_out(self._pool) as conn, conn.transaction():
+            async with _achecked_out(self._pool, self._outage) as conn, conn.transaction():
                 if catalog.role_settings is None:
                     cur = await conn.execute(_ROLE_SETTINGS_SQL)
                     catalog.remember_role_settings(await cur.fetchall())
