@@ -13,10 +13,14 @@ The statements of a request go out pipelined: BEGIN, the impersonation and
 the query in one round trip; `SET CONSTRAINTS ALL IMMEDIATE` (a deferred
 trigger sees the caller's claims, before the reset), `RESET ALL` and COMMIT in a
 second. SQL text is
-composed once per request shape and kept. A connection that sat idle in the
-pool for a while is checked before it is handed out, so a connection the
-server or the network dropped is noticed and replaced rather than failing a
-request.
+composed once per request shape and kept.
+
+Every transaction carries the `statement_timeout` and `lock_timeout` of its
+kind of caller (`SessionTimeouts`). A connection the server closed (a
+restart, a failover) is noticed at checkout without a round trip, one idle
+for a while is checked with one, and a dead one is replaced rather than
+failing a request; a call whose connection broke before its COMMIT was sent
+is sent once more (docs/reliability.md).
 
 RPC parameters are cast to the function's declared argument types, read once
 from the catalog, as PostgREST does from its schema cache: JSON-ready values
