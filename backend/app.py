@@ -21,7 +21,7 @@ from typing import Any
 from backend.auth import Authenticator, SessionBinder, TokenVerifier, VerifiedToken
 from backend.config import Settings, get_settings
 from backend.errors import Forbidden
-from backend.gateway.base import Caller, Session
+from backend.gateway.base import Caller, Session, SessionTimeouts
 from backend.gateway.direct import AsyncDirectGateway, DirectGateway
 from backend.gateway.supabase import AsyncSupabaseGateway, SupabaseGateway
 from backend.observability import configure_logging, init_sentry, request_scope
@@ -47,6 +47,15 @@ def _authenticator(settings: Settings) -> Authenticator | None:
     if settings.session_binding:
         binder = SessionBinder.from_settings(settings)
     return Authenticator(TokenVerifier.from_settings(settings), binder)
+
+
+def _direct_options(settings: Settings, given: dict[str, Any]) -> dict[str, Any]:
+    """The direct gateway's timeouts from the settings, unless the caller passed its own."""
+    return {
+        "timeout": settings.database_pool_timeout_seconds,
+        "timeouts": SessionTimeouts.from_settings(settings),
+        **given,
+    }
 
 
 class Backend:
@@ -80,7 +89,9 @@ class Backend:
                 **gateway_options,
             )
         else:
-            gateway = DirectGateway(_database_url(settings), **gateway_options)
+            gateway = DirectGateway(
+                _database_url(settings), **_direct_options(settings, gateway_options)
+            )
         return cls(
             settings,
             gateway,
@@ -165,7 +176,9 @@ class AsyncBackend:
                 **gateway_options,
             )
         else:
-            gateway = AsyncDirectGateway(_database_url(settings), **gateway_options)
+            gateway = AsyncDirectGateway(
+                _database_url(settings), **_direct_options(settings, gateway_options)
+            )
         return cls(
             settings,
             gateway,

@@ -62,6 +62,21 @@ class VerifiedToken:
     token: str = field(repr=False)
 
 
+# A longer token is refused unread (ACCESS_TOKEN_MAX_BYTES; Supabase's own are ~1 KB).
+DEFAULT_MAX_TOKEN_BYTES = 8192
+
+
+def _storable(value: Any) -> bool:
+    """No string in `value` (keys included) carries a NUL or a lone surrogate."""
+    if isinstance(value, str):
+        return "\x00" not in value and not any("\ud800" <= c <= "\udfff" for c in value)
+    if isinstance(value, dict):
+        return all(_storable(k) and _storable(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_storable(item) for item in value)
+    return True
+
+
 def _refuse(message: str, key: str = "invalid_token") -> Unauthenticated:
     return Unauthenticated(message, key=key)
 
@@ -81,6 +96,7 @@ class TokenVerifier:
         jwks_ttl_seconds: float = 600,
         jwks_refetch_cooldown_seconds: float = 30,
         verified_ttl_seconds: float = 10,
+        max_token_bytes: int = DEFAULT_MAX_TOKEN_BYTES,
         http_client: httpx.Client | None = None,
     ) -> None:
         if not secret and not jwks_url:
@@ -100,6 +116,7 @@ class TokenVerifier:
         self._unknown_refetched_at = _NEVER
         self._lock = threading.Lock()  # held by the one thread refreshing the JWKS
         self._verified_ttl = verified_ttl_seconds
+        self._max_token_bytes = max_token_bytes
         self._recent: OrderedDict[str, tuple[float, VerifiedToken]] = OrderedDict()
         self._recent_lock = threading.Lock()
 
@@ -112,6 +129,7 @@ class TokenVerifier:
             secret=secret.get_secret_value() if secret else None,
             jwks_url=settings.jwks_url,
             audience=settings.supabase_jwt_audience,
+            max_token_bytes=settings.access_token_max_bytes,
             http_client=http_client,
         )
 
@@ -122,13 +140,26 @@ class TokenVerifier:
         not verified again, the same client sending it request after request;
         never past its `exp`.
         """
-        token = token.removeprefix("Bearer ").strip()
+        token = self._well_formed(token)
         recent = self._recently_verified(token)
         if recent is not None:
             return recent
         verified = self._verify(token)
         self._remember(token, verified)
         return verified
+
+    def _well_formed(self, authorization: str) -> str:
+        """The token of `Bearer <token>`, refused before decoding when it can not be one:
+        too long (it would be copied into every transaction), or not ASCII (a JWT is
+        base64url and dots; a lone surrogate or a NUL is an attack, not a token)."""
+        if not isinstance(authorization, str):
+            raise _refuse("the access token is not a string")
+        token = authorization.removeprefix("Bearer ").strip()
+        if len(token) > self._max_token_bytes:
+            raise _refuse(f"the access token is longer than {self._max_token_bytes} bytes")
+        if not token.isascii() or not token.isprintable():
+            raise _refuse("the access token has characters no JWT has")
+        return token
 
     def _recently_verified(self, token: str) -> VerifiedToken | None:
         with self._recent_lock:
@@ -183,6 +214,10 @@ class TokenVerifier:
         return await asyncio.to_thread(self.verify, token)
 
     def _verified(self, claims: dict[str, Any], token: str) -> VerifiedToken:
+        if not _storable(claims):
+            # The claims travel into every transaction as JSON: PostgreSQL refuses a NUL
+            # (and a lone surrogate can not even be encoded) there.
+            raise _refuse("the access token's claims carry a NUL or a lone surrogate")
         role = claims.get("role")
         if not isinstance(role, str) or role not in self._roles:
             raise _refuse(f"a token with role {role!r} does not identify a user", "invalid_role")
@@ -424,7 +459,7 @@ class Authenticator:
     def authenticate(
         self, authorization: str | None, *, ip: str = "", user_agent: str = ""
     ) -> VerifiedToken:
-        if not authorization or not authorization.strip():
+        if not isinstance(authorization, str) or not authorization.strip():
             raise _refuse("no access token was given", "not_authenticated")
         token = self.verifier.verify(authorization)
         if self.binder is not None:

@@ -250,8 +250,16 @@ def seed(
     out.print(f"seeded {redact(url)}: {len(count)} statements in {elapsed:.2f}s")
 
 
-@app.command("bench")
+bench_app = typer.Typer(
+    help="The performance suite; `backend bench soak` for the soak.",
+    invoke_without_command=True,
+)
+app.add_typer(bench_app, name="bench")
+
+
+@bench_app.callback()
 def bench(
+    ctx: typer.Context,
     db_url: DbUrl = None,
     coaches: Annotated[int, typer.Option("--coaches", help="Seed up to this many coaches.")] = 1000,
     years: Annotated[float, typer.Option("--years", help="Years of history to seed.")] = 2.0,
@@ -265,6 +273,8 @@ def bench(
     ] = None,
 ) -> None:
     """The performance suite: page queries, RLS cost, scaling, history, N+1, RPC rate, audit."""
+    if ctx.invoked_subcommand is not None:
+        return
     from backend.bench import BenchError
     from backend.bench.command import run_bench
 
@@ -279,6 +289,30 @@ def bench(
             rpc_seconds=rpc_seconds,
             json_path=json_path,
             out=out,
+        )
+    except BenchError as exc:
+        fail(str(exc))
+
+
+@bench_app.command("soak")
+def bench_soak(
+    db_url: DbUrl = None,
+    seconds: Annotated[float, typer.Option("--seconds", help="How long the traffic runs.")] = 20.0,
+    callers: Annotated[int, typer.Option("--callers", help="Callers at once.")] = 8,
+    coaches: Annotated[int, typer.Option("--coaches", help="New coaches to act as.")] = 20,
+    json_path: Annotated[
+        Path | None, typer.Option("--json", help="Write every figure to this file.")
+    ] = None,
+) -> None:
+    """Mixed traffic as many coaches at once, then every invariant (docs/reliability.md)."""
+    from backend.bench import BenchError
+    from backend.bench.command import run_soak
+
+    url = resolve_url(db_url, find_project())
+    require_migrated(url)
+    try:
+        run_soak(
+            url, seconds=seconds, callers=callers, coaches=coaches, json_path=json_path, out=out
         )
     except BenchError as exc:
         fail(str(exc))

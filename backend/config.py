@@ -78,6 +78,17 @@ class Settings(BaseSettings):
     supabase_jwt_secret: SecretStr | None = None
     supabase_jwks_url: str | None = None
     supabase_jwt_audience: str = "authenticated"
+    # A longer Authorization header is refused before it is decoded (docs/reliability.md).
+    access_token_max_bytes: int = Field(default=8192, ge=1024, le=65536)
+    # Every transaction the direct gateway opens gets these (docs/reliability.md): user
+    # requests shorter, service_role work (webhooks, jobs) longer; a role's own setting,
+    # as PostgREST applies it, still wins.
+    user_statement_timeout_seconds: float = Field(default=8.0, gt=0, le=600)
+    user_lock_timeout_seconds: float = Field(default=3.0, gt=0, le=600)
+    service_statement_timeout_seconds: float = Field(default=30.0, gt=0, le=3600)
+    service_lock_timeout_seconds: float = Field(default=5.0, gt=0, le=3600)
+    # How long a call waits for a free pool connection before it is `Unavailable`.
+    database_pool_timeout_seconds: float = Field(default=5.0, gt=0, le=120)
     upstash_redis_rest_url: str | None = None
     upstash_redis_rest_token: SecretStr | None = None
     upstash_timeout_seconds: float = Field(default=1.0, gt=0, le=30)

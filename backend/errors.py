@@ -23,6 +23,37 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+# An input value an error message repeats is cut to this many characters (docs/reliability.md).
+ECHO_MAX = 80
+# No message or field message is longer than this, whatever it quotes.
+MESSAGE_MAX = 1_000
+
+
+def echo(value: object, limit: int = ECHO_MAX) -> str:
+    """`value` as an error message may repeat it: at most `limit` characters, then an
+    ellipsis and the original length, so a 1 MB input never comes back in a 1 MB error."""
+    text = value if isinstance(value, str) else repr(value)
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text)} characters)"
+
+
+_LONG = ECHO_MAX + 1
+_QUOTED = re.compile(rf'"([^"]{{{_LONG},}})"|\(([^()]{{{_LONG},}})\)')
+
+
+def cap_echoes(text: str | None) -> str | None:
+    """A database message or detail with every long quoted or parenthesized value capped."""
+    if text is None:
+        return None
+
+    def capped(match: re.Match[str]) -> str:
+        if match[1] is not None:
+            return f'"{echo(match[1])}"'
+        return f"({echo(match[2])})"
+
+    return echo(_QUOTED.sub(capped, text), MESSAGE_MAX)
+
 
 class BackendError(Exception):
     """Base of every error this package raises on purpose."""
@@ -33,6 +64,7 @@ class BackendError(Exception):
     http_status: int = 500
 
     def __init__(self, message: str, *, key: str | None = None) -> None:
+        message = echo(message, MESSAGE_MAX)
         super().__init__(message)
         self.message = message
         if key is not None:
@@ -55,7 +87,7 @@ class ValidationError(BackendError):
         self, message: str, *, key: str | None = None, fields: dict[str, str] | None = None
     ) -> None:
         super().__init__(message, key=key)
-        self.fields = fields or {}
+        self.fields = {echo(k): echo(v, MESSAGE_MAX) for k, v in (fields or {}).items()}
 
 
 class TooManyOccurrences(ValidationError):
@@ -195,6 +227,17 @@ class Unavailable(BackendError):
         self.retry_after = retry_after
 
 
+class ConnectionLost(Unavailable):
+    """The database connection broke before the call committed: nothing of it was applied.
+
+    The server rolls back a transaction whose connection dies before COMMIT
+    arrives, so sending the call again is always safe; the direct gateway does
+    so once, on another connection, before raising this.
+    """
+
+    key = "connection_lost"
+
+
 class OutcomeUnknown(Unavailable):
     """A write was sent, but its answer was lost: it may or may not have been applied.
 
@@ -291,6 +334,9 @@ NATIVE_ERRORS: Mapping[str, tuple[str, type[BackendError]]] = {
     "22008": ("datetime_field_overflow", ValidationError),
     "22001": ("string_too_long", ValidationError),
     "22003": ("numeric_value_out_of_range", ValidationError),
+    "22P05": ("untranslatable_character", ValidationError),
+    "22021": ("character_not_in_repertoire", ValidationError),
+    "54000": ("program_limit_exceeded", ValidationError),
     "42501": ("forbidden", Forbidden),
     "P0002": ("not_found", NotFound),
     "40001": ("serialization_failure", Unavailable),
@@ -308,6 +354,10 @@ NATIVE_CLASSES: Mapping[str, tuple[str, type[BackendError]]] = {
     "53": ("insufficient_resources", Unavailable),
     "57": ("operator_intervention", Unavailable),
     "28": ("invalid_authorization", Forbidden),
+    # Any other data exception is about a value the caller sent (a 4xx, never a 500).
+    "22": ("invalid_value", ValidationError),
+    # A value too large or too deep for the server: also the caller's input.
+    "54": ("input_too_large", ValidationError),
 }
 
 # PostgREST's own codes (https://docs.postgrest.org/en/stable/references/errors.html).
@@ -337,9 +387,10 @@ def from_database_error(
 ) -> BackendError:
     """The typed error for one database or PostgREST error; the single mapping of this package."""
     code = (code or "").upper()
-    text = message or "the database refused the request"
+    text = cap_echoes(message) or "the database refused the request"
     if code == DATABASE_RATE_LIMIT:
-        return _database_rate_limit(text, detail, hint)
+        return _database_rate_limit(text, detail, hint)  # its detail is the database's JSON
+    detail = cap_echoes(detail)
     key, cls = _classify(code, detail, hint)
     if code == "PGRST303" and text == "JWT expired":
         key = "token_expired"  # as local token verification says it (backend.auth)
@@ -476,12 +527,12 @@ def from_psycopg(exc: BaseException) -> BackendError:
         # By ancestry, not exact name: ConnectionTimeout, PoolTimeout, PoolClosed, TooManyRequests…
         names = {cls.__name__ for cls in type(exc).__mro__}
         if names & {"OperationalError", "PoolTimeout", "PoolClosed", "InterfaceError"}:
-            error: BackendError = Unavailable(f"the database is unavailable: {_first_line(exc)}")
+            error: BackendError = Unavailable(f"the database is unavailable: {first_line(exc)}")
             return error
-        return BackendError(_first_line(exc), key="database_error")
+        return BackendError(first_line(exc), key="database_error")
     return from_database_error(
         sqlstate,
-        diag.message_primary or _first_line(exc),
+        diag.message_primary or first_line(exc),
         detail=diag.message_detail,
         hint=diag.message_hint,
     )
@@ -498,6 +549,7 @@ def from_postgrest(error: Mapping[str, Any]) -> BackendError:
     )
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
+    """The first non-blank line of an exception's text (drivers add hints below it)."""
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
     return lines[0] if lines else type(exc).__name__

@@ -15,6 +15,7 @@ from uuid import UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     ConfigDict,
@@ -40,6 +41,40 @@ NOTE_MAX = 1_000  # a cancellation reason, a payment note
 NOTES_MAX = 10_000  # notes and descriptions
 
 
+# The one range of every time a user writes (docs/reliability.md); the database holds
+# the same range (docs/rules.md), so a row it accepts is one every reader can read.
+TIME_MIN = datetime(1900, 1, 1, tzinfo=UTC)
+TIME_MAX = datetime(2200, 1, 1, tzinfo=UTC)  # excluded
+TIME_RANGE_TEXT = "from 1900-01-01 up to (not including) 2200-01-01 UTC"
+
+
+def in_time_range(value: datetime) -> bool:
+    """Is an aware time inside [TIME_MIN, TIME_MAX)?"""
+    return TIME_MIN <= value < TIME_MAX
+
+
+def _time_in_range(value: datetime) -> datetime:
+    if not in_time_range(value):
+        raise ValueError(f"must be {TIME_RANGE_TEXT}")
+    return value
+
+
+def _date_in_range(value: date) -> date:
+    if not TIME_MIN.date() <= value < (TIME_MAX - timedelta(days=1)).date():
+        raise ValueError(f"must be {TIME_RANGE_TEXT}, with a day to spare")
+    return value
+
+
+# An aware time inside the range: every time field of every input.
+Moment = Annotated[AwareDatetime, AfterValidator(_time_in_range)]
+Day = Annotated[date, AfterValidator(_date_in_range)]
+ECHO_MAX = 80  # the same cap as backend.errors.ECHO_MAX: models import nothing of ours
+
+
+def _echo(value: str) -> str:
+    return value if len(value) <= ECHO_MAX else f"{value[:ECHO_MAX]}… ({len(value)} characters)"
+
+
 def _text(max_length: int, *, min_length: int = 0) -> StringConstraints:
     return StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length)
 
@@ -50,7 +85,8 @@ OptionalLocation = Annotated[str, _text(LOCATION_MAX)] | None
 OptionalNote = Annotated[str, _text(NOTE_MAX)] | None
 OptionalNotes = Annotated[str, _text(NOTES_MAX)] | None
 Cents = Annotated[int, Field(ge=0, le=MAX_PRICE_CENTS)]
-DurationMinutes = Annotated[int, Field(ge=1, le=1440)]
+DURATION_MAX_MINUTES = 1440
+DurationMinutes = Annotated[int, Field(ge=1, le=DURATION_MAX_MINUTES)]
 LessonStatus = Literal["scheduled", "completed", "cancelled", "no_show"]
 PaymentStatus = Literal["unpaid", "paid", "waived", "refunded"]
 PaymentMethod = Literal["stripe", "cash", "card", "bank_transfer", "other"]
@@ -87,9 +123,9 @@ def _check_timezone(name: str | None) -> str | None:
         return None
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         raise ValueError(
-            f"unknown time zone {name!r} (use an IANA name like 'Europe/Paris')"
+            f"unknown time zone {_echo(name)!r} (use an IANA name like 'Europe/Paris')"
         ) from None
     return name
 
@@ -215,12 +251,18 @@ class LessonType(Result):
 # --- lessons -----------------------------------------------------------------------------
 
 
+def latest_end(start: datetime) -> datetime:
+    """The latest end a lesson starting at `start` can have when its lesson type's
+    duration (unknown to the caller, at most DURATION_MAX_MINUTES) sets it."""
+    return start + timedelta(minutes=DURATION_MAX_MINUTES)
+
+
 class LessonCreate(Input):
     """`create_lesson_with_participants`: the end time and price default from the lesson type."""
 
     client_ids: Annotated[list[UUID], Field(min_length=1, max_length=1000)]
-    start_time: AwareDatetime
-    end_time: AwareDatetime | None = None
+    start_time: Moment
+    end_time: Moment | None = None
     lesson_type_id: UUID | None = None
     title: OptionalName = None
     location: OptionalLocation = None
@@ -241,8 +283,8 @@ class LessonCreate(Input):
 class LessonUpdate(Input):
     """`update_lesson`: a field left out stays as it is; `client_ids` replaces the participants."""
 
-    start_time: AwareDatetime | None = None
-    end_time: AwareDatetime | None = None
+    start_time: Moment | None = None
+    end_time: Moment | None = None
     title: OptionalName = None
     location: OptionalLocation = None
     notes: OptionalNotes = None
@@ -274,10 +316,10 @@ class RecurringLessonCreate(Input):
     """`create_recurring_lessons`: the whole series or nothing, at most 104 lessons."""
 
     client_ids: Annotated[list[UUID], Field(min_length=1, max_length=1000)]
-    first_start_time: AwareDatetime
+    first_start_time: Moment
     duration_minutes: DurationMinutes
     frequency: Frequency
-    until_date: date | None = None
+    until_date: Day | None = None
     occurrences: Annotated[int, Field(ge=1, le=MAX_OCCURRENCES)] | None = None
     lesson_type_id: UUID | None = None
     title: OptionalName = None
@@ -298,7 +340,17 @@ class RecurringLessonCreate(Input):
             raise ValueError("give until_date or occurrences: a series must end")
         if self.until_date is not None and self.until_date < self._earliest_first_date():
             raise ValueError("until_date must not be before the first lesson")
+        if self.occurrences is not None and not in_time_range(self._last_end()):
+            raise ValueError(f"the series' last lesson would end past {TIME_MAX.date()}")
         return self
+
+    def _last_end(self) -> datetime:
+        """When the `occurrences`-th lesson ends at the latest (a day's slack for DST)."""
+        step = timedelta(weeks=1 if self.frequency == "weekly" else 2)
+        count = (self.occurrences or 1) - 1
+        return (
+            self.first_start_time + step * count + timedelta(minutes=self.duration_minutes, days=1)
+        )
 
     def _earliest_first_date(self) -> date:
         """The first lesson's local date in the series' zone, as the database reads until_date.
@@ -464,8 +516,8 @@ class LessonHistoryEntry(Result):
 class CalendarRange(Input):
     """The lessons that overlap [start, end): what a calendar shows for that window."""
 
-    start: AwareDatetime
-    end: AwareDatetime
+    start: Moment
+    end: Moment
     include_cancelled: bool = False
 
     @model_validator(mode="after")
@@ -475,6 +527,20 @@ class CalendarRange(Input):
         if (self.end - self.start).days > 366:
             raise ValueError("a calendar window is at most one year")
         return self
+
+
+# Each table or view the Python layer reads, and the model that reads its rows.
+RELATION_MODELS: dict[str, type[BaseModel]] = {
+    "coaches": Coach,
+    "clients": Client,
+    "lesson_types": LessonType,
+    "lessons": Lesson,
+    "lesson_participants": LessonParticipant,
+    "payments": Payment,
+    "client_balances": ClientBalance,
+    "coach_dashboard": CoachDashboard,
+    "lesson_history": LessonHistoryEntry,
+}
 
 
 def as_params(model: BaseModel, *, prefix: str = "p_", only_set: bool = False) -> dict[str, Any]:

@@ -30,17 +30,16 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Final, Literal, Protocol, get_args
+from typing import Any, Final, Literal, Protocol, get_args
 
 import httpx
 from upstash_ratelimit import Ratelimit, SlidingWindow
 from upstash_ratelimit.asyncio import Ratelimit as AsyncRatelimit
 from upstash_redis import Redis
 from upstash_redis.asyncio import Redis as AsyncRedis
-from upstash_redis.errors import UpstashError
 
 from backend.config import ConfigError, FailMode, Settings, get_settings, parse_rate
-from backend.errors import RateLimited
+from backend.errors import RateLimited, echo
 
 __all__ = [
     "DEGRADED_RETRY_AFTER",
@@ -327,14 +326,25 @@ class _Window:
 
 # What "Upstash could not answer" looks like: a transport failure or timeout, an
 # {"error": ...} reply, or a reply that is not JSON or not the promised shape.
-_UPSTASH_FAILURES: Final = (
-    httpx.HTTPError,
-    TimeoutError,
-    UpstashError,
-    ValueError,
-    TypeError,
-    KeyError,
-)
+def _upstash_decision(policy: Policy, response: Any) -> Decision:
+    """The decision in upstash-ratelimit's answer, which must have the promised shape.
+
+    Upstash (or something in its place) may answer anything: `[]`, `null`, a
+    string, numbers of the wrong type. The client library passes much of it
+    through or fails in its own ways (AttributeError, AssertionError, …); any
+    answer that is not a boolean `allowed`, an integer `remaining` and a finite
+    `reset` is a store failure, answered by the policy's failure mode.
+    """
+    allowed = getattr(response, "allowed", None)
+    remaining = getattr(response, "remaining", None)
+    reset = getattr(response, "reset", None)
+    if not isinstance(allowed, bool):
+        raise TypeError(f"Upstash answered allowed={echo(allowed)}, not a boolean")
+    if not isinstance(remaining, int) or isinstance(remaining, bool):
+        raise TypeError(f"Upstash answered remaining={echo(remaining)}, not an integer")
+    if not isinstance(reset, int | float) or isinstance(reset, bool) or not math.isfinite(reset):
+        raise TypeError(f"Upstash answered reset={echo(reset)}, not a time")
+    return _decision(policy, allowed=allowed, remaining=remaining, reset_at=reset)
 
 
 class UpstashStore:
@@ -371,12 +381,9 @@ class UpstashStore:
     def hit(self, policy: Policy, identifier: str) -> Decision:
         started = time.monotonic()
         try:
-            response = self._limiters[policy.name].limit(identifier)
-        except _UPSTASH_FAILURES as exc:
+            return _upstash_decision(policy, self._limiters[policy.name].limit(identifier))
+        except Exception as exc:  # any failure or odd reply is the store's
             raise StoreUnavailable(_describe(exc, time.monotonic() - started)) from exc
-        return _decision(
-            policy, allowed=response.allowed, remaining=response.remaining, reset_at=response.reset
-        )
 
     async def ahit(self, policy: Policy, identifier: str) -> Decision:
         limiter = self._async_limiter(policy.name)
@@ -384,11 +391,9 @@ class UpstashStore:
         try:
             # The httpx timeout bounds each phase; wait_for bounds the whole call.
             response = await asyncio.wait_for(limiter.limit(identifier), self._timeout)
-        except _UPSTASH_FAILURES as exc:
+            return _upstash_decision(policy, response)
+        except Exception as exc:  # any failure or odd reply is the store's
             raise StoreUnavailable(_describe(exc, time.monotonic() - started)) from exc
-        return _decision(
-            policy, allowed=response.allowed, remaining=response.remaining, reset_at=response.reset
-        )
 
     def close(self) -> None:
         self._redis.close()  # type: ignore[no-untyped-call]
@@ -445,7 +450,7 @@ def _give_timeout(redis: Redis | AsyncRedis, client: httpx.Client | httpx.AsyncC
 
 def _describe(exc: BaseException, elapsed: float) -> str:
     kind = "timed out" if isinstance(exc, TimeoutError | httpx.TimeoutException) else "failed"
-    detail = str(exc) or type(exc).__name__
+    detail = echo(str(exc) or type(exc).__name__)
     return f"Upstash {kind} after {elapsed:.2f}s: {type(exc).__name__}: {detail}"
 
 

@@ -15,22 +15,8 @@ from typing import Any
 
 import pytest
 
+from backend.bench.invariants import BALANCES_OFF_THE_RULE
 from backend.testing import TestDatabase
-
-BALANCES_OFF_THE_RULE = """
-select b.client_id, b.unpaid_cents, coalesce(r.unpaid_cents, 0) as by_the_rule
-from public.client_balances as b
-left join (
-    select p.client_id, sum(p.price_cents) as unpaid_cents
-    from public.lesson_participants as p
-    inner join public.lessons as l on l.id = p.lesson_id
-    where p.payment_status = 'unpaid'
-      and (l.status in ('completed', 'no_show')
-           or (l.status = 'scheduled' and l.end_time < now()))
-    group by p.client_id
-) as r on r.client_id = b.client_id
-where b.unpaid_cents <> coalesce(r.unpaid_cents, 0)
-"""
 
 DASHBOARDS_OFF_THE_BALANCES = """
 select d.coach_id, d.outstanding_cents, d.clients_with_balance

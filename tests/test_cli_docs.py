@@ -19,6 +19,8 @@ def _commands(group: Any, prefix: str = "backend") -> set[str]:
     for name, command in group.commands.items():
         if hasattr(command, "commands"):
             names |= _commands(command, f"{prefix} {name}")
+            if command.invoke_without_command:  # the group runs on its own too
+                names.add(f"{prefix} {name}")
         else:
             names.add(f"{prefix} {name}")
     return names

@@ -19,18 +19,7 @@ from pydantic import BaseModel
 
 from backend import models
 
-# Each table or view the Python layer reads, and the model that reads its rows.
-RELATION_MODELS: dict[str, type[BaseModel]] = {
-    "coaches": models.Coach,
-    "clients": models.Client,
-    "lesson_types": models.LessonType,
-    "lessons": models.Lesson,
-    "lesson_participants": models.LessonParticipant,
-    "payments": models.Payment,
-    "client_balances": models.ClientBalance,
-    "coach_dashboard": models.CoachDashboard,
-    "lesson_history": models.LessonHistoryEntry,
-}
+RELATION_MODELS: dict[str, type[BaseModel]] = models.RELATION_MODELS
 # Relations of the exposed schema that no service returns, and why.
 UNMODELLED_RELATIONS = {
     "recurring_lessons": "a series is reached through its lessons' recurring_lesson_id",

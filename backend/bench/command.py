@@ -13,6 +13,7 @@ from rich.table import Table
 from backend.bench import BenchError, run
 from backend.bench.run import BenchReport, QueryFigures
 from backend.bench.seed import SeedResult, check_scale, seed_coaches, seeded_coaches
+from backend.bench.soak import SoakReport, soak
 from backend.db.connect import connect, redact
 
 
@@ -105,6 +106,37 @@ def run_bench(
     if json_path is not None:
         json_path.write_text(json.dumps(report.as_json(), indent=2) + "\n", encoding="utf-8")
         out.print(f"wrote {json_path}")
+    return report
+
+
+def run_soak(
+    url: str, *, seconds: float, callers: int, coaches: int, json_path: Path | None, out: Console
+) -> SoakReport:
+    """`backend bench soak`: mixed traffic for `seconds`, then every invariant; prints both."""
+    if seconds <= 0 or callers < 1 or coaches < 1:
+        raise BenchError("--seconds, --callers and --coaches must be positive")
+    out.print(f"soak: {coaches} coaches, {callers} callers, {seconds:g} s of mixed traffic")
+    report = soak(url, seconds=seconds, callers=callers, coaches=coaches)
+    figures = report.as_json()
+    table = Table(title="soak")
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    for name in ("requests", "p50_ms", "p95_ms"):
+        table.add_row(name, str(figures[name]))
+    for kind, count in sorted(figures["requests_by_kind"].items()):
+        table.add_row(f"requests: {kind}", str(count))
+    for key, count in sorted(figures["refused_by_key"].items()):
+        table.add_row(f"refused (expected): {key}", str(count))
+    for key, count in sorted(figures["errors_by_kind"].items()):
+        table.add_row(f"error: {key}", str(count))
+    for name, count in sorted(figures["invariants_broken"].items()):
+        table.add_row(f"rows breaking {name}", str(count))
+    out.print(table)
+    if json_path is not None:
+        json_path.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+    if not report.sound:
+        raise BenchError("the soak saw errors or broken invariants (see the table)")
+    out.print("soak: no errors, every invariant holds")
     return report
 
 

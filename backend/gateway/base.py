@@ -20,12 +20,50 @@ from typing import Any, Literal, Protocol, TypeAlias
 from uuid import UUID
 
 from backend.auth import VerifiedToken
+from backend.config import Settings
 from backend.db.impersonation import RESERVED_CLAIMS, Principal
 from backend.errors import BackendError, Unauthenticated
 
 Row: TypeAlias = Mapping[str, Any]
 Operator = Literal["eq", "neq", "gt", "gte", "lt", "lte", "in", "is"]
 Returns = Literal["row", "rows", "scalar"]
+
+
+@dataclass(frozen=True)
+class SessionTimeouts:
+    """`statement_timeout` and `lock_timeout` of every transaction, by kind of caller.
+
+    User requests (anon, authenticated) get the short ones; service_role work
+    (webhooks, jobs, administrative services) the longer ones. A lock held
+    longer than the lock timeout ends the call with `Unavailable`
+    (lock_not_available), a statement running longer with `Unavailable`
+    (query_canceled): both retryable.
+    """
+
+    user_statement_seconds: float = 8.0
+    user_lock_seconds: float = 3.0
+    service_statement_seconds: float = 30.0
+    service_lock_seconds: float = 5.0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SessionTimeouts:
+        return cls(
+            settings.user_statement_timeout_seconds,
+            settings.user_lock_timeout_seconds,
+            settings.service_statement_timeout_seconds,
+            settings.service_lock_timeout_seconds,
+        )
+
+    def for_role(self, role: str) -> list[tuple[str, str]]:
+        """The two settings, as `set_config` takes them, for a caller of `role`."""
+        if role == "service_role":
+            statement, lock = self.service_statement_seconds, self.service_lock_seconds
+        else:
+            statement, lock = self.user_statement_seconds, self.user_lock_seconds
+        return [
+            ("statement_timeout", f"{round(statement * 1000)}ms"),
+            ("lock_timeout", f"{round(lock * 1000)}ms"),
+        ]
 
 
 @dataclass(frozen=True)

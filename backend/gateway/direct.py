@@ -13,10 +13,14 @@ The statements of a request go out pipelined: BEGIN, the impersonation and
 the query in one round trip; `SET CONSTRAINTS ALL IMMEDIATE` (a deferred
 trigger sees the caller's claims, before the reset), `RESET ALL` and COMMIT in a
 second. SQL text is
-composed once per request shape and kept. A connection that sat idle in the
-pool for a while is checked before it is handed out, so a connection the
-server or the network dropped is noticed and replaced rather than failing a
-request.
+composed once per request shape and kept.
+
+Every transaction carries the `statement_timeout` and `lock_timeout` of its
+kind of caller (`SessionTimeouts`). A connection the server closed (a
+restart, a failover) is noticed at checkout without a round trip, one idle
+for a while is checked with one, and a dead one is replaced rather than
+failing a request; a call whose connection broke before its COMMIT was sent
+is sent once more (docs/reliability.md).
 
 RPC parameters are cast to the function's declared argument types, read once
 from the catalog, as PostgREST does from its schema cache: JSON-ready values
@@ -25,11 +29,12 @@ from the catalog, as PostgREST does from its schema cache: JSON-ready values
 
 from __future__ import annotations
 
+import select
 import threading
 import time
 import weakref
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,10 +47,12 @@ from psycopg_pool import AsyncConnectionPool, ConnectionPool, PoolTimeout
 from backend.db.impersonation import aimpersonate, impersonate
 from backend.errors import (
     BackendError,
+    ConnectionLost,
     ContractError,
     Forbidden,
     NotFound,
     Unavailable,
+    first_line,
     from_psycopg,
     outcome_unknown,
 )
@@ -60,6 +67,7 @@ from backend.gateway.base import (
     Returns,
     Rpc,
     Select,
+    SessionTimeouts,
     Update,
     as_seen_by,
     describe,
@@ -140,10 +148,13 @@ class _Catalog:
         self.role_settings = settings
 
 
-def _transaction_settings(catalog: _Catalog, role: str, read_only: bool) -> list[tuple[str, str]]:
-    """`transaction_read_only` and the role's own settings, for the impersonation statement."""
+def _transaction_settings(
+    catalog: _Catalog, role: str, read_only: bool, timeouts: SessionTimeouts
+) -> list[tuple[str, str]]:
+    """`transaction_read_only`, the timeouts, then the role's own settings (which win, as
+    PostgREST applies them), all for the one impersonation statement."""
     items: list[tuple[str, str]] = [("transaction_read_only", "on")] if read_only else []
-    return items + (catalog.role_settings or {}).get(role, [])
+    return items + timeouts.for_role(role) + (catalog.role_settings or {}).get(role, [])
 
 
 def _where(filters: Sequence[Filter]) -> tuple[sql.Composable, list[Any]]:
@@ -376,15 +387,119 @@ def _idle_too_long(conn: Any) -> bool:
     return returned is not None and time.monotonic() - returned > IDLE_CHECK_SECONDS
 
 
-def _check_if_idle(conn: psycopg.Connection[Any]) -> None:
-    """Before handing out a connection that sat idle: is it still alive? (raises if not)"""
-    if _idle_too_long(conn):
+def _has_unread_input(conn: Any) -> bool:
+    """Does the server have something to say on a connection nobody is using? (no round trip)
+
+    An idle connection has nothing to read. A server that terminates it (a
+    restart, a failover, `pg_terminate_backend`) first writes its FATAL error and
+    closes the socket: the socket turns readable, which a zero-timeout poll sees.
+    """
+    try:
+        fileno = conn.fileno()
+    except Exception:  # noqa: BLE001 - a connection without a socket is a dead one
+        return True
+    poller = select.poll()
+    poller.register(fileno, select.POLLIN | select.POLLPRI)
+    return bool(poller.poll(0))
+
+
+def _suspect(conn: Any) -> bool:
+    return _has_unread_input(conn) or _idle_too_long(conn)
+
+
+def _alive(conn: psycopg.Connection[Any]) -> bool:
+    """Is a suspect connection still usable? (one round trip; a dead one is closed)"""
+    try:
         ConnectionPool.check_connection(conn)
+    except psycopg.Error:
+        conn.close()
+        return False
+    return True
 
 
-async def _acheck_if_idle(conn: psycopg.AsyncConnection[Any]) -> None:
-    if _idle_too_long(conn):
+async def _aalive(conn: psycopg.AsyncConnection[Any]) -> bool:
+    try:
         await AsyncConnectionPool.check_connection(conn)
+    except psycopg.Error:
+        await conn.close()
+        return False
+    return True
+
+
+class _Outage:
+    """Whether the server dropped the pool's connections (a restart, a failover) and the pool
+    has none to give yet.
+
+    psycopg-pool reconnects in the background with a back-off that doubles
+    from one second, so after a long outage its next attempt may be far off
+    while the server is already back. Until the pool hands out a live
+    connection again, a call that finds it empty opens a connection of its own
+    for its one transaction, instead of waiting out the back-off and failing.
+    """
+
+    def __init__(self) -> None:
+        self.active = False
+
+    def bypass(self, pool: ConnectionPool[Any] | AsyncConnectionPool[Any]) -> bool:
+        return self.active and not pool.get_stats().get("pool_available", 0)
+
+
+def _kwargs(pool: ConnectionPool[Any] | AsyncConnectionPool[Any]) -> dict[str, Any]:
+    """The connection options the pool connects with (this module always gives a dict)."""
+    return dict(pool.kwargs) if isinstance(pool.kwargs, dict) else {}
+
+
+@contextmanager
+def _checked_out(pool: ConnectionPool[Any], outage: _Outage) -> Iterator[psycopg.Connection[Any]]:
+    """A live connection of `pool`: dead ones are handed back closed (the pool replaces
+    them) and the next one is taken at once, within the pool's checkout timeout.
+
+    This loop, not the pool's own `check` hook, so that a pool whose every
+    connection died (a restart) is drained in one go: the hook waits a second
+    or more between two failed checks.
+    """
+    deadline = time.monotonic() + pool.timeout
+    conn = None
+    while not outage.bypass(pool):
+        conn = pool.getconn(timeout=max(0.0, deadline - time.monotonic()))
+        if not _suspect(conn) or _alive(conn):
+            outage.active = False
+            break
+        outage.active = True
+        pool.putconn(conn)
+        conn = None
+    if conn is None:
+        with pool.connection_class.connect(pool.conninfo, **_kwargs(pool)) as own:
+            yield own
+        return
+    try:
+        yield conn
+    finally:
+        pool.putconn(conn)
+
+
+@asynccontextmanager
+async def _achecked_out(
+    pool: AsyncConnectionPool[Any], outage: _Outage
+) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+    deadline = time.monotonic() + pool.timeout
+    conn = None
+    while not outage.bypass(pool):
+        conn = await pool.getconn(timeout=max(0.0, deadline - time.monotonic()))
+        if not _suspect(conn) or await _aalive(conn):
+            outage.active = False
+            break
+        outage.active = True
+        await pool.putconn(conn)
+        conn = None
+    if conn is None:
+        async with await pool.connection_class.connect(pool.conninfo, **_kwargs(pool)) as own:
+            yield own
+        return
+    try:
+        yield conn
+    finally:
+        await pool.putconn(conn)
 
 
 # Deferred constraint triggers fire now, with the caller's claims; then the session
@@ -403,11 +518,20 @@ def _connection_lost(exc: Exception) -> bool:
     return sqlstate is None or sqlstate.startswith(("08", "57P"))
 
 
+def _lost_before_commit(exc: Exception) -> bool:
+    """The connection itself broke (not a refusal, a timeout or a bad value)."""
+    if not isinstance(exc, psycopg.OperationalError):
+        return False
+    sqlstate = exc.sqlstate
+    return sqlstate is None or sqlstate.startswith("08") or sqlstate in ("57P01", "57P02", "57P03")
+
+
 def _failed(exc: Exception, caller: Caller, request: Request, *, committing: bool) -> BackendError:
     """The typed error; a connection lost while COMMIT was on its way is `OutcomeUnknown`.
 
     Lost before COMMIT was sent, the server rolls the transaction back: nothing
-    happened, and trying again is safe. Lost after, the write may have committed.
+    happened, and trying again is safe (`ConnectionLost`, which `_once_more`
+    sends again on another connection). Lost after, the write may have committed.
     """
     if isinstance(exc, PoolTimeout):
         return Unavailable("no database connection became free in time", key="pool_timeout")
@@ -417,6 +541,10 @@ def _failed(exc: Exception, caller: Caller, request: Request, *, committing: boo
             keyed=isinstance(request, Idempotent),
         )
         return error
+    if not committing and _lost_before_commit(exc):
+        return ConnectionLost(
+            f"the database connection was lost before the call committed: {first_line(exc)}"
+        )
     return as_seen_by(caller, from_psycopg(exc))
 
 
@@ -443,8 +571,9 @@ class DirectGateway:
         *,
         min_size: int = 1,
         max_size: int = 10,
-        timeout: float = 10.0,
+        timeout: float = 5.0,
         pool: ConnectionPool[Any] | None = None,
+        timeouts: SessionTimeouts | None = None,
     ) -> None:
         self._pool: ConnectionPool[Any] = pool or ConnectionPool(
             url,
@@ -452,12 +581,13 @@ class DirectGateway:
             max_size=max_size,
             timeout=timeout,
             kwargs={"row_factory": dict_row, "connect_timeout": 10},
-            check=_check_if_idle,
             reset=_mark_returned,
             open=True,
         )
         self._catalog = _Catalog()
         self._statements = _Statements()
+        self._timeouts = timeouts or SessionTimeouts()
+        self._outage = _Outage()
 
     def session(self, caller: Caller) -> DirectSession:
         """The gateway bound to an anonymous or signed-in caller."""
@@ -485,7 +615,7 @@ class DirectGateway:
         committing = False
         try:
             with (
-                self._pool.connection() as conn,
+                _checked_out(self._pool, self._outage) as conn,
                 conn.pipeline() as pipeline,
                 conn.transaction(),
             ):
@@ -496,7 +626,9 @@ class DirectGateway:
                     method=method,
                     path=path,
                     headers=request_headers(),
-                    settings=_transaction_settings(self._catalog, caller.role, method == "GET"),
+                    settings=_transaction_settings(
+                        self._catalog, caller.role, method == "GET", self._timeouts
+                    ),
                 )
                 yield conn, pipeline
                 committing = method != "GET"
@@ -525,6 +657,12 @@ class DirectSession:
         return self._caller
 
     def execute(self, request: Request) -> Any:
+        try:
+            return self._execute_once(request)
+        except ConnectionLost:
+            return self._execute_once(request)  # nothing of it was applied: once more
+
+    def _execute_once(self, request: Request) -> Any:
         gateway = self._gateway
         sent = _sent(request)
         with gateway._transaction(self._caller, request) as (conn, pipeline):
@@ -547,7 +685,8 @@ class AsyncDirectGateway:
         *,
         min_size: int = 1,
         max_size: int = 10,
-        timeout: float = 10.0,
+        timeout: float = 5.0,
+        timeouts: SessionTimeouts | None = None,
     ) -> None:
         self._pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
             url,
@@ -555,13 +694,14 @@ class AsyncDirectGateway:
             max_size=max_size,
             timeout=timeout,
             kwargs={"row_factory": dict_row, "connect_timeout": 10},
-            check=_acheck_if_idle,
             reset=_amark_returned,
             open=False,
         )
         self._opened = False
         self._catalog = _Catalog()
         self._statements = _Statements()
+        self._timeouts = timeouts or SessionTimeouts()
+        self._outage = _Outage()
 
     def session(self, caller: Caller) -> AsyncDirectSession:
         _refuse_service_role(caller)
@@ -583,7 +723,7 @@ class AsyncDirectGateway:
         catalog = self._catalog
         committing = False
         try:
-            async with self._pool.connection() as conn, conn.transaction():
+            async with _achecked_out(self._pool, self._outage) as conn, conn.transaction():
                 if catalog.role_settings is None:
                     cur = await conn.execute(_ROLE_SETTINGS_SQL)
                     catalog.remember_role_settings(await cur.fetchall())
@@ -601,7 +741,9 @@ class AsyncDirectGateway:
                     method=method,
                     path=path,
                     headers=request_headers(),
-                    settings=_transaction_settings(catalog, caller.role, method == "GET"),
+                    settings=_transaction_settings(
+                        catalog, caller.role, method == "GET", self._timeouts
+                    ),
                 )
                 query, params = self._statements.compile(sent, signature)
                 cursor = await conn.execute(query, params)
@@ -625,4 +767,7 @@ class AsyncDirectSession:
         return self._caller
 
     async def execute(self, request: Request) -> Any:
-        return await self._gateway._run(self._caller, request)
+        try:
+            return await self._gateway._run(self._caller, request)
+        except ConnectionLost:
+            return await self._gateway._run(self._caller, request)  # nothing applied: again

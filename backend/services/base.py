@@ -31,6 +31,7 @@ from backend.gateway.base import (
     Session,
     describe,
 )
+from backend.gateway.guard import check_request
 from backend.models import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page
 from backend.observability import report_unexpected
 
@@ -88,6 +89,9 @@ def parse_rows(model: type[M], rows: Any) -> list[M]:
     return [parse_row(model, row) for row in rows or []]
 
 
+MAX_CURSOR_LENGTH = 4096
+
+
 def encode_cursor(position: Sequence[Any]) -> str:
     """An opaque cursor for a keyset position (the last row's order values)."""
     raw = json.dumps(list(position), default=str, separators=(",", ":"))
@@ -96,6 +100,8 @@ def encode_cursor(position: Sequence[Any]) -> str:
 
 def decode_cursor(cursor: str, width: int) -> list[Any]:
     """The keyset position of a cursor made by `encode_cursor` for an order of `width` columns."""
+    if not isinstance(cursor, str) or len(cursor) > MAX_CURSOR_LENGTH:
+        raise ValidationError("cursor is not one this list made", fields={"cursor": "invalid"})
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         position = json.loads(raw)
@@ -109,7 +115,7 @@ def decode_cursor(cursor: str, width: int) -> list[Any]:
 
 
 def check_page_size(limit: int) -> int:
-    if not 1 <= limit <= MAX_PAGE_SIZE:
+    if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_PAGE_SIZE:
         message = f"must be between 1 and {MAX_PAGE_SIZE}"
         raise ValidationError(f"limit {message}", fields={"limit": message})
     return limit
@@ -202,6 +208,7 @@ class SyncService:
 
     def _call(self, operation: Operation[T], idempotency_key: str | None = None) -> T:
         operation = with_idempotency_key(operation, idempotency_key)
+        check_request(operation.request)
         caller = self._session.caller
         user_id = caller.user_id
         identifier = rate_limit_identifier(caller)
@@ -226,6 +233,7 @@ class AsyncService:
 
     async def _call(self, operation: Operation[T], idempotency_key: str | None = None) -> T:
         operation = with_idempotency_key(operation, idempotency_key)
+        check_request(operation.request)
         caller = self._session.caller
         user_id = caller.user_id
         identifier = rate_limit_identifier(caller)

@@ -15,6 +15,7 @@ from uuid import UUID
 from backend.errors import ValidationError
 from backend.gateway.base import Order, Rpc, Select, eq
 from backend.models import (
+    TIME_RANGE_TEXT,
     Lesson,
     LessonCancel,
     LessonComplete,
@@ -23,6 +24,8 @@ from backend.models import (
     LessonUpdate,
     RecurringLessonCreate,
     as_params,
+    in_time_range,
+    latest_end,
 )
 from backend.services.base import (
     AsyncService,
@@ -43,6 +46,12 @@ def _lessons(raw: Any) -> list[Lesson]:
 
 
 def create_lesson(data: LessonCreate) -> Operation[Lesson]:
+    if data.end_time is None and not in_time_range(latest_end(data.start_time)):
+        # The type's duration sets the end: it must stay in the range whatever the type.
+        message = f"with its end set by the lesson type, must leave its end {TIME_RANGE_TEXT}"
+        raise ValidationError(
+            f"start_time {message}", key="time_out_of_range", fields={"start_time": message}
+        )
     rpc = Rpc("create_lesson_with_participants", as_params(data))
     return Operation(rpc, _lesson, limit="lesson")
 
@@ -95,9 +104,15 @@ def _complete_input(absent: Iterable[UUID]) -> LessonComplete:
 
 
 def _aware(value: datetime | None) -> datetime | None:
-    if value is not None and value.tzinfo is None:
+    if value is not None and (not isinstance(value, datetime) or value.tzinfo is None):
         raise ValidationError(
-            "from_time must carry a time zone", fields={"from_time": "must be timezone-aware"}
+            "from_time must be a time with a time zone",
+            fields={"from_time": "must be a timezone-aware datetime"},
+        )
+    if value is not None and not in_time_range(value):
+        message = f"must be {TIME_RANGE_TEXT}"
+        raise ValidationError(
+            f"from_time {message}", key="time_out_of_range", fields={"from_time": message}
         )
     return value
 

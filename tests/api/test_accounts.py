@@ -82,3 +82,37 @@ def test_sign_out_ends_the_session_of_a_verified_token():
     assert (refused.status_code, signed_out.status_code) == (401, 204)
     assert [c.url.path for c in calls] == ["/auth/v1/logout"]
     assert calls[0].headers["authorization"] == f"Bearer {token}"
+
+
+def _sign_ins_with_spoofed_forwarded_for(trusted_proxy_hops: int) -> list[int]:
+    def gotrue(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json=session_body(str(uuid.uuid4())))
+
+    settings = load_settings(
+        supabase_url="https://proj.supabase.co",
+        supabase_anon_key="anon",
+        trusted_proxy_hops=trusted_proxy_hops,
+    )
+    backend = Backend.from_settings(
+        settings, http_client=httpx.Client(transport=httpx.MockTransport(gotrue))
+    )
+    api = Api(create_app(backend))
+    credentials = {"email": "coach@example.test", "password": "pw"}
+    # Each attempt claims another address; the proxy (when trusted) appends the real one.
+    forwarded = [
+        f"198.51.100.{i}" + (", 203.0.113.9" if trusted_proxy_hops else "") for i in range(6)
+    ]
+    return [
+        api.request(
+            "POST", "/auth/sign-in", json=credentials, headers={"X-Forwarded-For": value}
+        ).status_code
+        for value in forwarded
+    ]
+
+
+def test_a_spoofed_forwarded_for_does_not_dodge_the_auth_limit_without_a_trusted_proxy():
+    assert _sign_ins_with_spoofed_forwarded_for(0) == [200] * 5 + [429]
+
+
+def test_a_spoofed_forwarded_for_does_not_dodge_the_auth_limit_behind_a_trusted_proxy():
+    assert _sign_ins_with_spoofed_forwarded_for(1) == [200] * 5 + [429]
