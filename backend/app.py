@@ -40,6 +40,12 @@ def _database_url(settings: Settings) -> str:
     return start_embedded().url("postgres")
 
 
+def _direct_options(settings: Settings) -> dict[str, Any]:
+    """DATABASE_READ_URL and DATABASE_POOL_MODE ("auto": judged from each URL's port)."""
+    mode = settings.database_pool_mode
+    return {"read_url": settings.database_read_url, "pool_mode": None if mode == "auto" else mode}
+
+
 def _authenticator(settings: Settings) -> Authenticator | None:
     if not settings.supabase_jwt_secret and not settings.jwks_url:
         return None
@@ -80,7 +86,9 @@ class Backend:
                 **gateway_options,
             )
         else:
-            gateway = DirectGateway(_database_url(settings), **gateway_options)
+            gateway = DirectGateway(
+                _database_url(settings), **_direct_options(settings), **gateway_options
+            )
         return cls(
             settings,
             gateway,
@@ -165,7 +173,9 @@ class AsyncBackend:
                 **gateway_options,
             )
         else:
-            gateway = AsyncDirectGateway(_database_url(settings), **gateway_options)
+            gateway = AsyncDirectGateway(
+                _database_url(settings), **_direct_options(settings), **gateway_options
+            )
         return cls(
             settings,
             gateway,

@@ -116,7 +116,12 @@ def db_migrate(
     url = resolve_url(db_url, project)
     began = time.perf_counter()
     result = migrations.migrate(
-        project, url, dry_run=dry_run, progress=lambda m: out.print(m), lock_timeout=lock_timeout
+        project,
+        url,
+        dry_run=dry_run,
+        progress=lambda m: out.print(m),
+        lock_timeout=lock_timeout,
+        pool_mode=get_settings().database_pool_mode,
     )
     if dry_run:
         plan = result.plan

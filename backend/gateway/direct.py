@@ -18,6 +18,20 @@ pool for a while is checked before it is handed out, so a connection the
 server or the network dropped is noticed and replaced rather than failing a
 request.
 
+Behind a transaction pooler (Supabase's on port 6543, PgBouncer in
+`pool_mode = transaction`), every transaction may run on another server
+connection, so nothing may be kept on one: no session settings (the above
+holds), and no server-side prepared statements, which psycopg makes of a
+query after a few runs and names `_pg3_0`, `_pg3_1`… per client connection
+(another client's statement of that name meets it on the server, or ours is
+missing there). `pool_mode="transaction"` (DATABASE_POOL_MODE, or port 6543)
+turns preparation off; a direct connection keeps it, which saves the server
+parsing and planning a request shape again.
+
+With a read replica (`read_url`, DATABASE_READ_URL), a session sends its
+reads there until its first write; from then on everything goes to the
+primary, so a request reads its own writes (a session is one request).
+
 RPC parameters are cast to the function's declared argument types, read once
 from the catalog, as PostgREST does from its schema cache: JSON-ready values
 (strings for UUIDs and times) mean the same on both gateways.
@@ -39,6 +53,7 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool, ConnectionPool, PoolTimeout
 
+from backend.db.connect import PoolMode, pool_mode_of
 from backend.db.impersonation import aimpersonate, impersonate
 from backend.errors import (
     BackendError,
@@ -434,6 +449,19 @@ def _shape_answer(request: Request, rows: list[dict[str, Any]]) -> Any:
     return _shape(request, rows)
 
 
+def connection_kwargs(pool_mode: PoolMode) -> dict[str, Any]:
+    """What every pooled connection is opened with; no prepared statements behind a
+    transaction pooler (see the module's docstring)."""
+    kwargs: dict[str, Any] = {"row_factory": dict_row, "connect_timeout": 10}
+    if pool_mode == "transaction":
+        kwargs["prepare_threshold"] = None
+    return kwargs
+
+
+def _is_read(request: Request) -> bool:
+    return describe(request)[0] == "GET"
+
+
 class DirectGateway:
     """A psycopg connection pool that hands out caller-bound sessions (synchronous)."""
 
@@ -445,17 +473,23 @@ class DirectGateway:
         max_size: int = 10,
         timeout: float = 10.0,
         pool: ConnectionPool[Any] | None = None,
+        pool_mode: PoolMode | None = None,
+        read_url: str | None = None,
     ) -> None:
-        self._pool: ConnectionPool[Any] = pool or ConnectionPool(
-            url,
-            min_size=min_size,
-            max_size=max_size,
-            timeout=timeout,
-            kwargs={"row_factory": dict_row, "connect_timeout": 10},
-            check=_check_if_idle,
-            reset=_mark_returned,
-            open=True,
-        )
+        def open_pool(target: str) -> ConnectionPool[Any]:
+            return ConnectionPool(
+                target,
+                min_size=min_size,
+                max_size=max_size,
+                timeout=timeout,
+                kwargs=connection_kwargs(pool_mode or pool_mode_of(target)),
+                check=_check_if_idle,
+                reset=_mark_returned,
+                open=True,
+            )
+
+        self._pool: ConnectionPool[Any] = pool or open_pool(url)
+        self._read_pool = open_pool(read_url) if read_url else None
         self._catalog = _Catalog()
         self._statements = _Statements()
 
@@ -470,6 +504,14 @@ class DirectGateway:
 
     def close(self) -> None:
         self._pool.close()
+        if self._read_pool is not None:
+            self._read_pool.close()
+
+    def pool_for(self, request: Request, *, wrote: bool) -> ConnectionPool[Any]:
+        """The replica for a read before the session's first write, else the primary."""
+        if self._read_pool is not None and not wrote and _is_read(request):
+            return self._read_pool
+        return self._pool
 
     def __enter__(self) -> DirectGateway:
         return self
@@ -479,13 +521,13 @@ class DirectGateway:
 
     @contextmanager
     def _transaction(
-        self, caller: Caller, request: Request
+        self, caller: Caller, request: Request, pool: ConnectionPool[Any]
     ) -> Iterator[tuple[psycopg.Connection[Any], psycopg.Pipeline]]:
         method, path = describe(request)
         committing = False
         try:
             with (
-                self._pool.connection() as conn,
+                pool.connection() as conn,
                 conn.pipeline() as pipeline,
                 conn.transaction(),
             ):
@@ -519,6 +561,7 @@ class DirectSession:
     def __init__(self, gateway: DirectGateway, caller: Caller) -> None:
         self._gateway = gateway
         self._caller = caller
+        self._wrote = False
 
     @property
     def caller(self) -> Caller:
@@ -527,7 +570,9 @@ class DirectSession:
     def execute(self, request: Request) -> Any:
         gateway = self._gateway
         sent = _sent(request)
-        with gateway._transaction(self._caller, request) as (conn, pipeline):
+        pool = gateway.pool_for(request, wrote=self._wrote)
+        self._wrote = self._wrote or not _is_read(request)
+        with gateway._transaction(self._caller, request, pool) as (conn, pipeline):
             signature = None
             if isinstance(sent, Rpc):
                 signature = gateway._catalog.choose(sent.function, list(sent.params))
@@ -548,17 +593,23 @@ class AsyncDirectGateway:
         min_size: int = 1,
         max_size: int = 10,
         timeout: float = 10.0,
+        pool_mode: PoolMode | None = None,
+        read_url: str | None = None,
     ) -> None:
-        self._pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
-            url,
-            min_size=min_size,
-            max_size=max_size,
-            timeout=timeout,
-            kwargs={"row_factory": dict_row, "connect_timeout": 10},
-            check=_acheck_if_idle,
-            reset=_amark_returned,
-            open=False,
-        )
+        def new_pool(target: str) -> AsyncConnectionPool[Any]:
+            return AsyncConnectionPool(
+                target,
+                min_size=min_size,
+                max_size=max_size,
+                timeout=timeout,
+                kwargs=connection_kwargs(pool_mode or pool_mode_of(target)),
+                check=_acheck_if_idle,
+                reset=_amark_returned,
+                open=False,
+            )
+
+        self._pool: AsyncConnectionPool[Any] = new_pool(url)
+        self._read_pool = new_pool(read_url) if read_url else None
         self._opened = False
         self._catalog = _Catalog()
         self._statements = _Statements()
@@ -573,17 +624,24 @@ class AsyncDirectGateway:
     async def close(self) -> None:
         if self._opened:
             await self._pool.close()
+            if self._read_pool is not None:
+                await self._read_pool.close()
 
-    async def _run(self, caller: Caller, request: Request) -> Any:
+    async def _run(self, caller: Caller, request: Request, *, wrote: bool = False) -> Any:
         if not self._opened:
             await self._pool.open()
+            if self._read_pool is not None:
+                await self._read_pool.open()
             self._opened = True
+        pool = self._pool
+        if self._read_pool is not None and not wrote and _is_read(request):
+            pool = self._read_pool
         method, path = describe(request)
         sent = _sent(request)
         catalog = self._catalog
         committing = False
         try:
-            async with self._pool.connection() as conn, conn.transaction():
+            async with pool.connection() as conn, conn.transaction():
                 if catalog.role_settings is None:
                     cur = await conn.execute(_ROLE_SETTINGS_SQL)
                     catalog.remember_role_settings(await cur.fetchall())
@@ -619,10 +677,13 @@ class AsyncDirectSession:
     def __init__(self, gateway: AsyncDirectGateway, caller: Caller) -> None:
         self._gateway = gateway
         self._caller = caller
+        self._wrote = False
 
     @property
     def caller(self) -> Caller:
         return self._caller
 
     async def execute(self, request: Request) -> Any:
-        return await self._gateway._run(self._caller, request)
+        wrote = self._wrote
+        self._wrote = wrote or not _is_read(request)
+        return await self._gateway._run(self._caller, request, wrote=wrote)
