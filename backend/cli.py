@@ -14,6 +14,7 @@ from typer.exceptions import TyperException
 
 from backend.api.command import register as register_serve
 from backend.audit.command import register as register_audit
+from backend.bench.command import register as register_bench
 from backend.coach_accounts import CoachAccountError, create_coach, dev_token
 from backend.config import ConfigError, get_settings
 from backend.db import bundle as bundle_mod
@@ -255,8 +256,16 @@ def seed(
     out.print(f"seeded {redact(url)}: {len(count)} statements in {elapsed:.2f}s")
 
 
-@app.command("bench")
+bench_app = typer.Typer(
+    help="The performance suite; `bench pooler`: many callers through a transaction pooler.",
+    invoke_without_command=True,
+)
+app.add_typer(bench_app, name="bench")
+
+
+@bench_app.callback()
 def bench(
+    ctx: typer.Context,
     db_url: DbUrl = None,
     coaches: Annotated[int, typer.Option("--coaches", help="Seed up to this many coaches.")] = 1000,
     years: Annotated[float, typer.Option("--years", help="Years of history to seed.")] = 2.0,
@@ -273,6 +282,8 @@ def bench(
     from backend.bench import BenchError
     from backend.bench.command import run_bench
 
+    if ctx.invoked_subcommand is not None:
+        return
     url = resolve_url(db_url, find_project())
     try:
         run_bench(
@@ -338,6 +349,7 @@ def dev_token_command(
 
 
 register_audit(app)
+register_bench(bench_app, lambda db_url: resolve_url(db_url, find_project()))
 register_serve(app)
 register_stripe(app)
 

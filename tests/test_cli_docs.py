@@ -19,6 +19,8 @@ def _commands(group: Any, prefix: str = "backend") -> set[str]:
     for name, command in group.commands.items():
         if hasattr(command, "commands"):
             names |= _commands(command, f"{prefix} {name}")
+            if getattr(command, "invoke_without_command", False):  # `backend bench` runs too
+                names.add(f"{prefix} {name}")
         else:
             names.add(f"{prefix} {name}")
     return names
