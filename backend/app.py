@@ -50,10 +50,14 @@ def _authenticator(settings: Settings) -> Authenticator | None:
 
 
 def _direct_options(settings: Settings, given: dict[str, Any]) -> dict[str, Any]:
-    """The direct gateway's timeouts from the settings, unless the caller passed its own."""
+    """The direct gateway's timeouts, DATABASE_READ_URL and DATABASE_POOL_MODE ("auto": judged
+    from each URL's port) from the settings, unless the caller passed its own."""
+    mode = settings.database_pool_mode
     return {
         "timeout": settings.database_pool_timeout_seconds,
         "timeouts": SessionTimeouts.from_settings(settings),
+        "read_url": settings.database_read_url,
+        "pool_mode": None if mode == "auto" else mode,
         **given,
     }
 

@@ -14,6 +14,7 @@ from typer.exceptions import TyperException
 
 from backend.api.command import register as register_serve
 from backend.audit.command import register as register_audit
+from backend.bench.command import register as register_bench
 from backend.coach_accounts import CoachAccountError, create_coach, dev_token
 from backend.config import ConfigError, get_settings
 from backend.db import bundle as bundle_mod
@@ -116,7 +117,12 @@ def db_migrate(
     url = resolve_url(db_url, project)
     began = time.perf_counter()
     result = migrations.migrate(
-        project, url, dry_run=dry_run, progress=lambda m: out.print(m), lock_timeout=lock_timeout
+        project,
+        url,
+        dry_run=dry_run,
+        progress=lambda m: out.print(m),
+        lock_timeout=lock_timeout,
+        pool_mode=get_settings().database_pool_mode,
     )
     if dry_run:
         plan = result.plan
@@ -251,7 +257,8 @@ def seed(
 
 
 bench_app = typer.Typer(
-    help="The performance suite; `backend bench soak` for the soak.",
+    help="The performance suite; `bench soak`: mixed traffic and its invariants;"
+    " `bench pooler`: many callers through a transaction pooler.",
     invoke_without_command=True,
 )
 app.add_typer(bench_app, name="bench")
@@ -278,6 +285,8 @@ def bench(
     from backend.bench import BenchError
     from backend.bench.command import run_bench
 
+    if ctx.invoked_subcommand is not None:
+        return
     url = resolve_url(db_url, find_project())
     try:
         run_bench(
@@ -367,6 +376,7 @@ def dev_token_command(
 
 
 register_audit(app)
+register_bench(bench_app, lambda db_url: resolve_url(db_url, find_project()))
 register_serve(app)
 register_stripe(app)
 

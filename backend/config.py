@@ -36,13 +36,13 @@ def _check_url(value: str | None, *, schemes: tuple[str, ...], name: str) -> str
     return value
 
 
-def _check_conninfo(value: str) -> str:
+def _check_conninfo(value: str, name: str = "DATABASE_URL") -> str:
     from psycopg import conninfo
 
     try:
         conninfo.conninfo_to_dict(value)
     except Exception as exc:  # noqa: BLE001 - any parse failure is one message
-        raise ValueError(f"DATABASE_URL is not a valid connection string: {exc}") from None
+        raise ValueError(f"{name} is not a valid connection string: {exc}") from None
     return value
 
 
@@ -72,6 +72,11 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         default=None, description="PostgreSQL URL; unset means the embedded PostgreSQL."
     )
+    database_read_url: str | None = Field(
+        default=None, description="A read replica for the read services; unset: the primary."
+    )
+    # How DATABASE_URL reaches PostgreSQL; "auto": port 6543 is a transaction pooler.
+    database_pool_mode: Literal["auto", "direct", "session", "transaction"] = "auto"
     supabase_url: str | None = None
     supabase_anon_key: SecretStr | None = None
     supabase_service_role_key: SecretStr | None = None
@@ -119,13 +124,16 @@ class Settings(BaseSettings):
     sentry_environment: str = "development"
     backend_cache_dir: Path | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # Worker processes of this instance (uvicorn's and gunicorn's own variable).
+    web_concurrency: int = Field(default=1, ge=1, le=64)
 
-    @field_validator("database_url")
+    @field_validator("database_url", "database_read_url")
     @classmethod
-    def _database_url(cls, value: str | None) -> str | None:
+    def _database_url(cls, value: str | None, info: ValidationInfo) -> str | None:
+        name = (info.field_name or "database_url").upper()
         if value and "://" not in value and "=" in value:
-            return _check_conninfo(value)  # libpq's "host=… dbname=…" form
-        return _check_url(value, schemes=("postgres", "postgresql"), name="DATABASE_URL")
+            return _check_conninfo(value, name)  # libpq's "host=… dbname=…" form
+        return _check_url(value, schemes=("postgres", "postgresql"), name=name)
 
     @field_validator(
         "supabase_url",

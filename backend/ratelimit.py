@@ -457,6 +457,23 @@ def _describe(exc: BaseException, elapsed: float) -> str:
 # --- the limiter --------------------------------------------------------------
 
 
+def _warn_in_process(workers: int) -> None:
+    """Say that limits are kept in process; loudly when several workers each keep their own."""
+    if workers > 1:
+        logger.error(
+            "RATE LIMITS DO NOT HOLD: %d workers run without UPSTASH_REDIS_REST_URL, so each "
+            "keeps its own windows and a caller gets up to %d times every limit; set "
+            "UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN before running more than one",
+            workers,
+            workers,
+        )
+        return
+    logger.warning(
+        "UPSTASH_REDIS_REST_URL is not set: rate limits are kept in this process only, "
+        "so each process counts separately and a restart forgets them"
+    )
+
+
 class RateLimiter:
     """Checks and enforces the three policies against one store.
 
@@ -505,10 +522,7 @@ class RateLimiter:
                 prefix=prefix,
             )
         else:
-            logger.warning(
-                "UPSTASH_REDIS_REST_URL is not set: rate limits are kept in this process only, "
-                "so each process counts separately and a restart forgets them"
-            )
+            _warn_in_process(settings.web_concurrency)
             store = InProcessStore()
         return cls(store, policies)
 

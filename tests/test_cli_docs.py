@@ -19,7 +19,7 @@ def _commands(group: Any, prefix: str = "backend") -> set[str]:
     for name, command in group.commands.items():
         if hasattr(command, "commands"):
             names |= _commands(command, f"{prefix} {name}")
-            if command.invoke_without_command:  # the group runs on its own too
+            if getattr(command, "invoke_without_command", False):  # `backend bench` runs too
                 names.add(f"{prefix} {name}")
         else:
             names.add(f"{prefix} {name}")

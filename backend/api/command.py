@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Annotated
 
 import typer
@@ -18,6 +19,13 @@ def serve(
     import uvicorn
 
     settings = get_settings()  # a malformed setting stops here, as one line
+    if workers > 1 and not settings.upstash_redis_rest_url:
+        typer.echo(
+            f"WARNING: {workers} workers without UPSTASH_REDIS_REST_URL: each keeps its own"
+            " rate-limit windows, so every limit is multiplied by the number of workers",
+            err=True,
+        )
+    os.environ["WEB_CONCURRENCY"] = str(workers)  # each worker's limiter knows it has siblings
     typer.echo(f"serving backend.api:app on http://{host}:{port} ({workers} worker(s))")
     uvicorn.run(
         "backend.api:app",

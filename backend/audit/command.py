@@ -19,7 +19,7 @@ from backend.audit.findings import Level
 from backend.audit.report import REPORTERS
 from backend.audit.runner import AuditError, run_audit
 from backend.config import ConfigError, get_settings
-from backend.db.connect import DatabaseUnavailable
+from backend.db.connect import DatabaseUnavailable, require_session
 from backend.db.embedded import EmbeddedUnavailable, start_embedded
 from backend.db.project import find_project
 from backend.db.ready import NotMigrated, require_migrated
@@ -87,6 +87,7 @@ def audit(
         settings = load_config(config_path)
         url = _database_url(db_url)
         require_migrated(url)
+        require_session(url, "backend audit", get_settings().database_pool_mode)
         result = run_audit(
             url,
             settings,

@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 import json
+import uuid
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
+import typer
+from psycopg import sql
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from backend.bench import BenchError, run
+from backend.bench import BenchError, pooler, run
+from backend.bench.pooler import PoolerReport
 from backend.bench.run import BenchReport, QueryFigures
 from backend.bench.seed import SeedResult, check_scale, seed_coaches, seeded_coaches
 from backend.bench.soak import SoakReport, soak
-from backend.db.connect import connect, redact
+from backend.db import migrations
+from backend.db.connect import PoolMode, connect, redact, with_database
+from backend.db.project import find_project
 
 
 def coach_progress(out: Console, label: str) -> Progress:
@@ -200,3 +207,124 @@ def print_report(report: BenchReport, out: Console) -> None:
         f"policy audit: {report.audit_seconds:.1f} s, {report.audit_findings} findings;"
         f" seeding in this run: {report.seed_seconds:.0f} s"
     )
+
+
+def run_pooler(
+    url: str,
+    *,
+    callers: int,
+    server_connections: int,
+    calls: int,
+    pool_mode: PoolMode,
+    pooler_url: str | None,
+    json_path: Path | None,
+    out: Console,
+) -> PoolerReport:
+    """`backend bench pooler`: mixed calls from many callers through a transaction pooler.
+
+    Runs on a scratch database migrated from nothing on `url`'s server (dropped
+    after), behind `pooler_url`'s pooler when given, else behind a PgBouncer
+    started here in transaction mode with `server_connections` server connections.
+    """
+    if callers < 1 or calls < 1 or server_connections < 1:
+        raise BenchError("--callers, --calls and --server-connections must be at least 1")
+    scratch = f"backend_pooler_{uuid.uuid4().hex[:8]}"
+    with connect(url, autocommit=True) as conn:
+        conn.execute(sql.SQL("create database {}").format(sql.Identifier(scratch)))
+    bouncer = None
+    try:
+        scratch_url = with_database(url, scratch)
+        out.print(f"migrating the scratch database {scratch}")
+        migrations.migrate(find_project(), scratch_url)
+        if pooler_url is None:
+            from backend.testing.pgbouncer import PgBouncerUnavailable, start_pgbouncer
+
+            try:
+                bouncer = start_pgbouncer(url, server_connections=server_connections)
+            except PgBouncerUnavailable as exc:
+                raise BenchError(str(exc)) from None
+            pooled = bouncer.url(scratch)
+            out.print(f"PgBouncer in transaction mode on port {bouncer.port}")
+        else:
+            pooled = with_database(pooler_url, scratch)
+        report = pooler.run_mixed_load(
+            pooled,
+            scratch_url,
+            callers=callers,
+            calls_per_caller=calls,
+            pool_mode=pool_mode,
+            progress=out.print,
+        )
+    finally:
+        if bouncer is not None:
+            bouncer.stop()
+        with connect(url, autocommit=True) as conn:
+            conn.execute(migrations.drop_database_sql(scratch))
+    print_pooler_report(report, server_connections if pooler_url is None else None, out)
+    if json_path is not None:
+        json_path.write_text(json.dumps(report.as_json(), indent=2) + "\n", encoding="utf-8")
+        out.print(f"wrote {json_path}")
+    return report
+
+
+def print_pooler_report(report: PoolerReport, limit: int | None, out: Console) -> None:
+    ceiling = f" (pooler limit {limit})" if limit is not None else ""
+    out.print(
+        f"{report.callers} callers, {report.calls} mixed calls in {report.seconds:.1f}s:"
+        f" {report.calls_per_s:.0f} calls/s, p50 {report.p50_ms:.1f} ms,"
+        f" p95 {report.p95_ms:.1f} ms; server connections at most"
+        f" {report.server_connections_peak}{ceiling}"
+    )
+    out.print(f"calls by kind: {', '.join(f'{k} {n}' for k, n in report.by_kind.items())}")
+    if report.failed:
+        errors = ", ".join(f"{kind} {n}" for kind, n in report.errors.items())
+        out.print(f"[red]{report.failed} failed[/red]: {errors}")
+    else:
+        out.print("0 failed")
+
+
+def register(bench_app: typer.Typer, resolve_url: Callable[[str | None], str]) -> None:
+    """Add `pooler` to `backend bench`."""
+
+    @bench_app.command("pooler")
+    def pooler_command(
+        db_url: Annotated[
+            str | None, typer.Option("--db-url", help="PostgreSQL URL (default: DATABASE_URL).")
+        ] = None,
+        callers: Annotated[int, typer.Option("--callers", help="Concurrent callers.")] = 200,
+        server_connections: Annotated[
+            int, typer.Option("--server-connections", help="PgBouncer's server connections.")
+        ] = 20,
+        calls: Annotated[int, typer.Option("--calls", help="Mixed calls per caller.")] = 12,
+        pool_mode: Annotated[
+            str, typer.Option("--pool-mode", help="What the gateway is told: transaction|direct.")
+        ] = "transaction",
+        pooler_url: Annotated[
+            str | None,
+            typer.Option("--pooler-url", help="An existing transaction pooler on that server."),
+        ] = None,
+        json_path: Annotated[
+            Path | None, typer.Option("--json", help="Write the figures to this file.")
+        ] = None,
+    ) -> None:
+        """Many callers through a transaction pooler: calls/s, p95, failed calls by kind."""
+        if pool_mode not in ("transaction", "direct", "session"):
+            raise typer.BadParameter(
+                "must be transaction, session or direct", param_hint="--pool-mode"
+            )
+        try:
+            report = run_pooler(
+                resolve_url(db_url),
+                callers=callers,
+                server_connections=server_connections,
+                calls=calls,
+                pool_mode=pool_mode,  # type: ignore[arg-type]
+                pooler_url=pooler_url,
+                json_path=json_path,
+                out=Console(),
+            )
+        except BenchError as exc:
+            Console(stderr=True).print(f"error: {exc}", soft_wrap=True)
+            raise typer.Exit(1) from None
+        if report.failed:
+            raise typer.Exit(1)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import psycopg
@@ -76,3 +76,51 @@ def driver_reason(exc: BaseException) -> str:
     reason = re.sub(r"^(FATAL|ERROR):\s+", "", lines[0].rsplit(" failed: ", 1)[-1])
     advice = " ".join(lines[1:])
     return f"{reason} ({advice[:1].lower()}{advice[1:]})" if advice else reason
+
+
+PoolMode = Literal["direct", "session", "transaction"]
+
+# Supabase's transaction pooler (Supavisor) listens on 6543; its session pooler and
+# the direct connection on 5432.
+TRANSACTION_POOLER_PORT = 6543
+
+
+def pool_mode_of(url: str, configured: str = "auto") -> PoolMode:
+    """How `url` reaches PostgreSQL: DATABASE_POOL_MODE when set, else port 6543 is a
+    transaction pooler and anything else a direct (or session-pooled) connection."""
+    if configured in ("direct", "session", "transaction"):
+        return configured  # type: ignore[return-value]
+    port = str(conninfo.conninfo_to_dict(url).get("port") or "")
+    return "transaction" if port == str(TRANSACTION_POOLER_PORT) else "direct"
+
+
+def shares_server_connections(url: str) -> bool:
+    """True when two open client connections are served by one server process in turn.
+
+    Never so on a direct connection or behind a session pooler, where each client
+    keeps its own server connection; behind a transaction pooler, an idle client
+    holds none, and the next statement of another client takes the one just freed.
+    """
+    with connect(url, autocommit=True) as first, connect(url, autocommit=True) as second:
+        mine = first.execute("select pg_backend_pid()").fetchone()
+        theirs = second.execute("select pg_backend_pid()").fetchone()
+    return mine is not None and theirs is not None and mine[0] == theirs[0]
+
+
+class NeedsSession(DatabaseUnavailable):
+    """A command that keeps session state was pointed at a transaction pooler."""
+
+
+def require_session(url: str, command: str, configured: str = "auto") -> None:
+    """Refuse, in one line, to run `command` through a transaction pooler.
+
+    Migrations hold a session-level advisory lock and the audit switches roles
+    at session level: through a pooler that hands each transaction any server
+    connection, the lock would not serialise two runs and a role would outlive
+    the audit's own statements.
+    """
+    if pool_mode_of(url, configured) == "transaction" or shares_server_connections(url):
+        raise NeedsSession(
+            f"{command} needs a session of its own, and {redact(url)} is a transaction pooler:"
+            " use the session pooler (port 5432) or the direct connection"
+        )

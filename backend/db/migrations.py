@@ -21,7 +21,7 @@ from typing import Any, Literal
 import psycopg
 from psycopg import sql
 
-from backend.db.connect import connect
+from backend.db.connect import connect, require_session
 from backend.db.project import Project
 from backend.db.sqlsplit import split_sql
 
@@ -464,9 +464,16 @@ def migrate(
     dry_run: bool = False,
     progress: Progress | None = None,
     lock_timeout: float = LOCK_TIMEOUT_SECONDS,
+    pool_mode: str = "auto",
 ) -> MigrateResult:
-    """Apply what is pending; see the module's docstring for the order."""
+    """Apply what is pending; see the module's docstring for the order.
+
+    Refused through a transaction pooler (`require_session`): the lock that
+    serialises two runs is a session lock.
+    """
     say = progress or (lambda _msg: None)
+    if not dry_run:
+        require_session(url, "backend db migrate", pool_mode)
     with connect(url, autocommit=True) as conn:
         if dry_run:
             plan = make_plan(project, conn)

@@ -22,6 +22,20 @@ for a while is checked with one, and a dead one is replaced rather than
 failing a request; a call whose connection broke before its COMMIT was sent
 is sent once more (docs/reliability.md).
 
+Behind a transaction pooler (Supabase's on port 6543, PgBouncer in
+`pool_mode = transaction`), every transaction may run on another server
+connection, so nothing may be kept on one: no session settings (the above
+holds), and no server-side prepared statements, which psycopg makes of a
+query after a few runs and names `_pg3_0`, `_pg3_1`… per client connection
+(another client's statement of that name meets it on the server, or ours is
+missing there). `pool_mode="transaction"` (DATABASE_POOL_MODE, or port 6543)
+turns preparation off; a direct connection keeps it, which saves the server
+parsing and planning a request shape again.
+
+With a read replica (`read_url`, DATABASE_READ_URL), a session sends its
+reads there until its first write; from then on everything goes to the
+primary, so a request reads its own writes (a session is one request).
+
 RPC parameters are cast to the function's declared argument types, read once
 from the catalog, as PostgREST does from its schema cache: JSON-ready values
 (strings for UUIDs and times) mean the same on both gateways.
@@ -44,6 +58,7 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool, ConnectionPool, PoolTimeout
 
+from backend.db.connect import PoolMode, pool_mode_of
 from backend.db.impersonation import aimpersonate, impersonate
 from backend.errors import (
     BackendError,
@@ -562,6 +577,19 @@ def _shape_answer(request: Request, rows: list[dict[str, Any]]) -> Any:
     return _shape(request, rows)
 
 
+def connection_kwargs(pool_mode: PoolMode) -> dict[str, Any]:
+    """What every pooled connection is opened with; no prepared statements behind a
+    transaction pooler (see the module's docstring)."""
+    kwargs: dict[str, Any] = {"row_factory": dict_row, "connect_timeout": 10}
+    if pool_mode == "transaction":
+        kwargs["prepare_threshold"] = None
+    return kwargs
+
+
+def _is_read(request: Request) -> bool:
+    return describe(request)[0] == "GET"
+
+
 class DirectGateway:
     """A psycopg connection pool that hands out caller-bound sessions (synchronous)."""
 
@@ -574,20 +602,27 @@ class DirectGateway:
         timeout: float = 5.0,
         pool: ConnectionPool[Any] | None = None,
         timeouts: SessionTimeouts | None = None,
+        pool_mode: PoolMode | None = None,
+        read_url: str | None = None,
     ) -> None:
-        self._pool: ConnectionPool[Any] = pool or ConnectionPool(
-            url,
-            min_size=min_size,
-            max_size=max_size,
-            timeout=timeout,
-            kwargs={"row_factory": dict_row, "connect_timeout": 10},
-            reset=_mark_returned,
-            open=True,
-        )
+        def open_pool(target: str) -> ConnectionPool[Any]:
+            return ConnectionPool(
+                target,
+                min_size=min_size,
+                max_size=max_size,
+                timeout=timeout,
+                kwargs=connection_kwargs(pool_mode or pool_mode_of(target)),
+                reset=_mark_returned,
+                open=True,
+            )
+
+        self._pool: ConnectionPool[Any] = pool or open_pool(url)
+        self._read_pool = open_pool(read_url) if read_url else None
         self._catalog = _Catalog()
         self._statements = _Statements()
         self._timeouts = timeouts or SessionTimeouts()
-        self._outage = _Outage()
+        # One per pool: each notices its own server's outage.
+        self._outages = {id(p): _Outage() for p in (self._pool, self._read_pool) if p is not None}
 
     def session(self, caller: Caller) -> DirectSession:
         """The gateway bound to an anonymous or signed-in caller."""
@@ -600,6 +635,14 @@ class DirectGateway:
 
     def close(self) -> None:
         self._pool.close()
+        if self._read_pool is not None:
+            self._read_pool.close()
+
+    def pool_for(self, request: Request, *, wrote: bool) -> ConnectionPool[Any]:
+        """The replica for a read before the session's first write, else the primary."""
+        if self._read_pool is not None and not wrote and _is_read(request):
+            return self._read_pool
+        return self._pool
 
     def __enter__(self) -> DirectGateway:
         return self
@@ -609,13 +652,13 @@ class DirectGateway:
 
     @contextmanager
     def _transaction(
-        self, caller: Caller, request: Request
+        self, caller: Caller, request: Request, pool: ConnectionPool[Any]
     ) -> Iterator[tuple[psycopg.Connection[Any], psycopg.Pipeline]]:
         method, path = describe(request)
         committing = False
         try:
             with (
-                _checked_out(self._pool, self._outage) as conn,
+                _checked_out(pool, self._outages[id(pool)]) as conn,
                 conn.pipeline() as pipeline,
                 conn.transaction(),
             ):
@@ -651,6 +694,7 @@ class DirectSession:
     def __init__(self, gateway: DirectGateway, caller: Caller) -> None:
         self._gateway = gateway
         self._caller = caller
+        self._wrote = False
 
     @property
     def caller(self) -> Caller:
@@ -665,7 +709,9 @@ class DirectSession:
     def _execute_once(self, request: Request) -> Any:
         gateway = self._gateway
         sent = _sent(request)
-        with gateway._transaction(self._caller, request) as (conn, pipeline):
+        pool = gateway.pool_for(request, wrote=self._wrote)
+        self._wrote = self._wrote or not _is_read(request)
+        with gateway._transaction(self._caller, request, pool) as (conn, pipeline):
             signature = None
             if isinstance(sent, Rpc):
                 signature = gateway._catalog.choose(sent.function, list(sent.params))
@@ -687,21 +733,28 @@ class AsyncDirectGateway:
         max_size: int = 10,
         timeout: float = 5.0,
         timeouts: SessionTimeouts | None = None,
+        pool_mode: PoolMode | None = None,
+        read_url: str | None = None,
     ) -> None:
-        self._pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
-            url,
-            min_size=min_size,
-            max_size=max_size,
-            timeout=timeout,
-            kwargs={"row_factory": dict_row, "connect_timeout": 10},
-            reset=_amark_returned,
-            open=False,
-        )
+        def new_pool(target: str) -> AsyncConnectionPool[Any]:
+            return AsyncConnectionPool(
+                target,
+                min_size=min_size,
+                max_size=max_size,
+                timeout=timeout,
+                kwargs=connection_kwargs(pool_mode or pool_mode_of(target)),
+                reset=_amark_returned,
+                open=False,
+            )
+
+        self._pool: AsyncConnectionPool[Any] = new_pool(url)
+        self._read_pool = new_pool(read_url) if read_url else None
         self._opened = False
         self._catalog = _Catalog()
         self._statements = _Statements()
         self._timeouts = timeouts or SessionTimeouts()
-        self._outage = _Outage()
+        # One per pool: each notices its own server's outage.
+        self._outages = {id(p): _Outage() for p in (self._pool, self._read_pool) if p is not None}
 
     def session(self, caller: Caller) -> AsyncDirectSession:
         _refuse_service_role(caller)
@@ -713,17 +766,27 @@ class AsyncDirectGateway:
     async def close(self) -> None:
         if self._opened:
             await self._pool.close()
+            if self._read_pool is not None:
+                await self._read_pool.close()
 
-    async def _run(self, caller: Caller, request: Request) -> Any:
+    async def _run(self, caller: Caller, request: Request, *, wrote: bool = False) -> Any:
         if not self._opened:
             await self._pool.open()
+            if self._read_pool is not None:
+                await self._read_pool.open()
             self._opened = True
+        pool = self._pool
+        if self._read_pool is not None and not wrote and _is_read(request):
+            pool = self._read_pool
         method, path = describe(request)
         sent = _sent(request)
         catalog = self._catalog
         committing = False
         try:
-            async with _achecked_out(self._pool, self._outage) as conn, conn.transaction():
+            async with (
+                _achecked_out(pool, self._outages[id(pool)]) as conn,
+                conn.transaction(),
+            ):
                 if catalog.role_settings is None:
                     cur = await conn.execute(_ROLE_SETTINGS_SQL)
                     catalog.remember_role_settings(await cur.fetchall())
@@ -761,13 +824,16 @@ class AsyncDirectSession:
     def __init__(self, gateway: AsyncDirectGateway, caller: Caller) -> None:
         self._gateway = gateway
         self._caller = caller
+        self._wrote = False
 
     @property
     def caller(self) -> Caller:
         return self._caller
 
     async def execute(self, request: Request) -> Any:
+        wrote = self._wrote
+        self._wrote = wrote or not _is_read(request)
         try:
-            return await self._gateway._run(self._caller, request)
-        except ConnectionLost:
-            return await self._gateway._run(self._caller, request)  # nothing applied: again
+            return await self._gateway._run(self._caller, request, wrote=wrote)
+        except ConnectionLost:  # nothing of it was applied: once more
+            return await self._gateway._run(self._caller, request, wrote=wrote)

@@ -22,6 +22,7 @@ import pytest
 from backend.db import migrations
 from backend.db.project import find_project
 from backend.testing.database import Coach, DatabaseServer, TestDatabase, server_for_tests
+from backend.testing.pgbouncer import pgbouncer  # noqa: F401
 from backend.testing.redis import redis_url, upstash  # noqa: F401
 
 

@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from backend.testing.processes import free_port, stop_process
+
 if TYPE_CHECKING:
     from backend.testing.upstash import UpstashAdapter
 
@@ -35,7 +37,7 @@ class RedisServer:
     """A throwaway `redis-server` on 127.0.0.1 that keeps nothing on disk."""
 
     def __init__(self, executable: str) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self._process = subprocess.Popen(
             [
                 executable,
@@ -60,15 +62,7 @@ class RedisServer:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def stop(self) -> None:
-        if self._process.poll() is None:
-            self._process.terminate()
-            try:
-                self._process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
-        if self._process.stdout is not None:
-            self._process.stdout.close()
+        stop_process(self._process)
 
     def _wait_until_ready(self) -> None:
         deadline = time.monotonic() + _START_TIMEOUT
@@ -83,13 +77,6 @@ class RedisServer:
         raise RuntimeError(
             f"redis-server did not answer on port {self.port} within {_START_TIMEOUT}s"
         )
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def _answers_ping(port: int) -> bool:

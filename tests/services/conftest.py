@@ -23,12 +23,14 @@ from typing import Any
 import httpx
 import pytest
 
+from backend.db.connect import database_name
 from backend.gateway.base import Caller, Request
 from backend.gateway.direct import DirectGateway
 from backend.gateway.supabase import SupabaseGateway
 from backend.services import Services
 from backend.services.accounts import AccountService
 from backend.testing import Coach, TestDatabase
+from backend.testing.pgbouncer import PgBouncer
 from tests.gateway.stand_in import (
     ANON_KEY,
     SERVICE_KEY,
@@ -48,14 +50,15 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Every service test runs through both gateways on the same real database: the
-    direct one and the Supabase one in front of the PostgREST stand-in; and a third
-    time against a real Supabase project when one is configured."""
+    direct one, straight and through PgBouncer in transaction mode (as behind
+    Supabase's pooler on port 6543), and the Supabase one in front of the PostgREST
+    stand-in; and once more against a real Supabase project when one is configured."""
     if "backend_kind" not in metafunc.fixturenames:
         return
     if metafunc.definition.get_closest_marker("direct_only"):
         kinds = ["direct"]
     else:
-        kinds = ["direct", "postgrest", *(["supabase"] if LIVE else [])]
+        kinds = ["direct", "pooler", "postgrest", *(["supabase"] if LIVE else [])]
     metafunc.parametrize("backend_kind", kinds)
 
 
@@ -110,6 +113,16 @@ def gateway(pg: TestDatabase) -> Iterator[DirectGateway]:
 
 
 @pytest.fixture
+def pooled_gateway(pg: TestDatabase, pgbouncer: PgBouncer) -> Iterator[DirectGateway]:
+    """The direct gateway on the test database through PgBouncer in transaction mode."""
+    gw = DirectGateway(
+        pgbouncer.url(database_name(pg.url)), min_size=1, max_size=4, pool_mode="transaction"
+    )
+    yield gw
+    gw.close()
+
+
+@pytest.fixture
 def new_coach(request: pytest.FixtureRequest, backend_kind: str) -> Callable[[], Any]:
     """Signs a new coach up: through auth.users locally, through Supabase Auth when live."""
     if backend_kind == "supabase":
@@ -136,7 +149,8 @@ def services_for(request: pytest.FixtureRequest, backend_kind: str) -> Callable[
             return Services(supabase.session(caller), limiter)
 
         return make_supabase
-    gateway: DirectGateway = request.getfixturevalue("gateway")
+    fixture = "pooled_gateway" if backend_kind == "pooler" else "gateway"
+    gateway: DirectGateway = request.getfixturevalue(fixture)
 
     def make(coach: Coach, limiter: Any = None) -> Services:
         caller = Caller.user(coach.id, email=coach.email)
