@@ -11,6 +11,7 @@ from rich.console import Console
 
 from backend.bench import BenchError
 from backend.bench.command import run_bench
+from backend.bench.run import measure_rpc, sample_coaches
 from backend.bench.seed import SeedError, seed_coaches, seeded_coaches
 
 
@@ -88,9 +89,6 @@ def test_the_command_refuses_a_bad_scale_in_one_line(pg):
 def test_the_bench_reports_every_figure_in_its_json(pg, tmp_path):
     report_path = tmp_path / "bench.json"
     console = Console(file=open(tmp_path / "out.txt", "w"), width=120)  # noqa: SIM115
-    # The rate measure books as fast as it can as a few coaches: far past the database's
-    # lesson write limit (docs/rules.md), which this database lifts.
-    pg.admin.execute("update private.rate_limits set max_writes = 1000000")
 
     run_bench(
         pg.url,
@@ -139,3 +137,18 @@ def test_the_bench_refuses_a_sample_too_small_to_mean_anything(pg):
             json_path=None,
             out=Console(),
         )
+
+
+def test_the_rate_measure_lifts_the_lesson_limit_and_restores_it(pg):
+    # The rate measure books as fast as it can as a few coaches, far past the database's
+    # lesson write limit (docs/rules.md). Here the limit is one lesson a minute: the
+    # measure fails unless it lifts the limit, and it must put it back.
+    seed_coaches(pg.admin, 2, years=0.1)
+    limit = "select max_writes from private.rate_limits where policy = 'lesson'"
+    pg.admin.execute("update private.rate_limits set max_writes = 1 where policy = 'lesson'")
+    try:
+        figures = measure_rpc(pg.url, sample_coaches(2, 2), seconds=0.3)
+        assert figures["calls_per_s"] > 0
+        assert pg.admin.execute(limit).fetchone() == (1,)
+    finally:
+        pg.admin.execute("update private.rate_limits set max_writes = 30 where policy = 'lesson'")
