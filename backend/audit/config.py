@@ -74,6 +74,19 @@ class AuditConfig:
         return found
 
 
+CONFIG_NAME = "audit.toml"
+
+
+def describe_defaults() -> str:
+    """What the audit assumes without a configuration file, in one line."""
+    d = AuditConfig()
+    return (
+        f"schemas {', '.join(d.schemas)} (and those PostgREST serves); a table with a "
+        f"{d.tenant_column} column is owned by the user whose id it holds; every other table "
+        "is unclassified; no suppressions"
+    )
+
+
 def load_config(path: Path | None) -> AuditConfig:
     """Read `path`; a missing file means defaults (every non-tenant table undeclared)."""
     if path is None or not path.exists():

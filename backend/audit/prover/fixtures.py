@@ -179,8 +179,20 @@ class Fixtures:
         return self._insert(draft)
 
     def _insert(self, draft: Draft) -> dict[str, Any]:
+        # A trigger that reads auth.uid() (the creator of an account becomes its owner) sees
+        # the row's owner, as when that user inserts it through the API. A failed insert
+        # rolls the setting back with its savepoint.
+        previous = self.conn.execute(
+            "select current_setting('request.jwt.claims', true)"
+        ).fetchone()
+        claims = json.dumps({"sub": draft.owner, "role": "authenticated"}) if draft.owner else ""
+        self.conn.execute("select set_config('request.jwt.claims', %s, true)", (claims,))
         row = self.conn.execute(draft.insert(returning=True)).fetchone()
         assert row is not None
+        self.conn.execute(
+            "select set_config('request.jwt.claims', %s, true)",
+            (previous[0] if previous and previous[0] else "",),
+        )
         return dict(row[0])
 
     def _parent_values(

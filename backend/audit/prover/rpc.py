@@ -16,7 +16,6 @@ follows from the catalog:
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -26,7 +25,7 @@ from psycopg import sql
 
 from backend.audit.catalog import Catalog, id_table
 from backend.audit.prover.canary import Canaries
-from backend.audit.prover.fixtures import Fixtures
+from backend.audit.prover.fixtures import FixtureError, Fixtures
 from backend.audit.prover.matrix import Cast
 from backend.audit.prover.probe import Actor, Outcome, Prober
 from backend.audit.prover.rules import (
@@ -190,7 +189,8 @@ class RpcProof:
         self.cast = cast
         self.progress = progress
         self.canaries = canaries or Canaries()
-        self.called: list[tuple[Function, int]] = []
+        # each function called, with the call of coach A's own ids
+        self.called: list[tuple[Function, sql.Composed]] = []
         self.owned = [
             r.qualified
             for r in catalog.tables
@@ -217,6 +217,9 @@ class RpcProof:
                     literal(self.cast.b_id, type_),
                 )
             )
+        if not parts:
+            # no tenant-owned table: nothing of either user's to watch
+            return sql.SQL("select null::text as x, null::text as owner where false")
         return sql.SQL(" union all ").join(parts)
 
     def state(self, victim_pattern: str) -> tuple[Any, ...]:
@@ -289,11 +292,23 @@ class RpcProof:
             for f in discover(self.conn, self.catalog, reached)
             if wanted(f.qualified) or (f.reached_from and wanted(f.reached_from))
         ]
-        self.called = list(zip(functions, itertools.count(1000), strict=False))
+        self.called = []
         c = self.cast
         victim_pattern = "|".join(sorted(victim_ids)) or "^$"
         before = self.state(victim_pattern)
         for seq, fn in enumerate(functions, start=1000):
+            try:
+                attack, own = self.call(fn, c.b_id, seq), self.call(fn, c.a_id, seq)
+            except FixtureError as exc:
+                # one function's arguments can not be built: say so, and go on with the others
+                self.prober.record(
+                    ISOLATION_UNPROVEN.finding(
+                        fn.qualified, f"could not build the arguments to call {fn.name}: {exc}"
+                    )
+                )
+                self.progress(f"dynamic: rpc {fn.name}: not called ({exc})")
+                continue
+            self.called.append((fn, own))
             results = []
             attackers: list[tuple[Actor, set[str], bool]] = [(c.a, victim_ids, fn.authenticated)]
             if not fn.reached_from:
@@ -301,7 +316,7 @@ class RpcProof:
                 attackers.append((c.anon, all_ids, fn.anon))
             for actor, ids, may in attackers:
                 outcome, after = self.prober.run_as(
-                    actor, self.call(fn, c.b_id, seq), after=lambda: self.state(victim_pattern)
+                    actor, attack, after=lambda: self.state(victim_pattern)
                 )
                 verdict = self._judge(fn, actor, ids, may, outcome, before, after)
                 results.append(f"{actor.label}: {verdict}")
@@ -314,7 +329,7 @@ class RpcProof:
                     )
                 )
             if fn.authenticated:
-                control, _ = self.prober.run_as(c.a_self, self.call(fn, c.a_id, seq))
+                control, _ = self.prober.run_as(c.a_self, own)
                 state = (
                     "ok"
                     if control.error is None
@@ -330,8 +345,8 @@ class RpcProof:
     def reads(self) -> list[Read]:
         """The read-only functions coach A may call, called with its own ids: for the sweep."""
         return [
-            Read(fn.qualified, "function", self.call(fn, self.cast.a_id, seq))
-            for fn, seq in self.called
+            Read(fn.qualified, "function", own)
+            for fn, own in self.called
             if fn.read_only and fn.authenticated
         ]
 
