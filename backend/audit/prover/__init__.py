@@ -174,6 +174,7 @@ def prove_isolation(
         cast, forged = _cast(conn, fx)
         a_id, b_id = cast.a_id, cast.b_id
         fx.spare_owner = a_id
+        fx.bystander = fx.new_user()
         # partitions get their rows through their parent; the sweep reads them by name
         tables = [t for t in catalog.tables if t.table_class is not None and not t.partition_of]
         failed: set[str] = set()

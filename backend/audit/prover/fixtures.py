@@ -82,6 +82,8 @@ class Fixtures:
         }
         self._per_user = {r.qualified for r in catalog.of_kind("per-user")}
         self.spare_owner: str | None = None
+        # the creator of rows no user owns (neither attacker nor victim)
+        self.bystander: str | None = None
         # the victim's rows carry canaries that start with this token
         self.victim: str | None = None
         self.token = f"cnry{uuid.uuid4().hex[:6]}"
@@ -130,6 +132,21 @@ class Fixtures:
                 self._base[key] = self._insert(self.draft(table, owner, fresh=False, stack=()))
             self._order.append(key)
         return self._base[key]
+
+    def _act_as(self, draft: Draft) -> str:
+        """Make auth.uid() the draft's owner for the inserts that follow; the previous claims."""
+        row = self.conn.execute("select current_setting('request.jwt.claims', true)").fetchone()
+        # A row no user owns is inserted by a bystander: a trigger that makes its creator an
+        # administrator must not make either throwaway user one.
+        actor = draft.owner or self._bystander()
+        claims = json.dumps({"sub": actor, "role": "authenticated"})
+        self.conn.execute("select set_config('request.jwt.claims', %s, true)", (claims,))
+        return str(row[0]) if row and row[0] else ""
+
+    def _bystander(self) -> str:
+        if self.bystander is None:
+            self.bystander = self.new_user()
+        return self.bystander
 
     def mark(self) -> int:
         """A point to return to when the savepoint that follows is rolled back."""
@@ -182,17 +199,10 @@ class Fixtures:
         # A trigger that reads auth.uid() (the creator of an account becomes its owner) sees
         # the row's owner, as when that user inserts it through the API. A failed insert
         # rolls the setting back with its savepoint.
-        previous = self.conn.execute(
-            "select current_setting('request.jwt.claims', true)"
-        ).fetchone()
-        claims = json.dumps({"sub": draft.owner, "role": "authenticated"}) if draft.owner else ""
-        self.conn.execute("select set_config('request.jwt.claims', %s, true)", (claims,))
+        previous = self._act_as(draft)
         row = self.conn.execute(draft.insert(returning=True)).fetchone()
         assert row is not None
-        self.conn.execute(
-            "select set_config('request.jwt.claims', %s, true)",
-            (previous[0] if previous and previous[0] else "",),
-        )
+        self.conn.execute("select set_config('request.jwt.claims', %s, true)", (previous,))
         return dict(row[0])
 
     def _parent_values(
@@ -257,6 +267,7 @@ class Fixtures:
             draft = Draft(shape, values, owner)
             try:
                 with self.conn.transaction(force_rollback=True):
+                    self._act_as(draft)
                     self.conn.execute(draft.insert())
                 return draft
             except errors.CheckViolation as exc:

@@ -25,6 +25,7 @@ from psycopg import sql
 
 from backend.audit.catalog import Catalog, id_table
 from backend.audit.prover.canary import Canaries
+from backend.audit.prover.escalation import Escalation
 from backend.audit.prover.fixtures import FixtureError, Fixtures
 from backend.audit.prover.matrix import Cast
 from backend.audit.prover.probe import Actor, Outcome, Prober
@@ -32,6 +33,7 @@ from backend.audit.prover.rules import (
     FUNCTION_EXECUTABLE_BY_ANON,
     ISOLATION_UNPROVEN,
     RPC_CROSS_TENANT,
+    RPC_PRIVILEGE_ESCALATION,
 )
 from backend.audit.prover.shapes import Column
 from backend.audit.prover.sweep import Read
@@ -40,6 +42,10 @@ from backend.audit.prover.values import generate, literal
 # `[functions.<name>] access = "public"` in audit.toml: anon is meant to call the function
 # (the other keys of that table are SQL expressions for parameters).
 ACCESS_KEY = "access"
+# a parameter named like one of these takes a user's id: the victim's
+_USER_STEMS = ("user", "owner", "member", "profile", "uid", "invitee", "target")
+# the role a role-like parameter is given: the highest the schema names
+_HIGH_ROLES = ("owner", "superuser", "admin", "administrator", "moderator")
 
 _FUNCTIONS = """
 select p.oid, n.nspname, p.proname, pg_catalog.pg_get_function_identity_arguments(p.oid),
@@ -196,6 +202,10 @@ class RpcProof:
             for r in catalog.tables
             if r.table_class and r.table_class.owned and not r.partition_of
         ]
+        self.tables = [r.qualified for r in catalog.tables if not r.partition_of]
+        self.escalation = Escalation(
+            conn, catalog.config.schemas, catalog.config.membership_tables(), tuple(self.owned)
+        )
 
     # -- what the victim has -----------------------------------------------------------------
     def _union(self) -> sql.Composable:
@@ -247,6 +257,7 @@ class RpcProof:
             table = (
                 id_table(p.name, self.owned) if p.column.base_type in ("uuid", "uuid[]") else None
             )
+            uuid_param = p.column.base_type in ("uuid", "uuid[]")
             if p.name in overrides and p.name != ACCESS_KEY:
                 value: sql.Composable = sql.SQL(overrides[p.name])
             elif table is not None:
@@ -255,6 +266,18 @@ class RpcProof:
                 row = self.fx.base(table, owner)
                 ident = row.get(key)
                 value = literal(f"{{{ident}}}" if p.is_array else ident, p.type)
+            elif uuid_param and _names_user(p.name):
+                value = literal(f"{{{owner}}}" if p.is_array else owner, p.type)
+            elif uuid_param and (shared := id_table(p.name, self.tables)) is not None:
+                # a row of a table no user owns (an organisation with no declared tenancy)
+                shape = self.fx.shape(shared)
+                key = shape.primary_key[0] if len(shape.primary_key) == 1 else "id"
+                ident = self.fx.base(shared, None).get(key)
+                value = literal(f"{{{ident}}}" if p.is_array else ident, p.type)
+            elif "email" in p.name.lower() and owner == self.cast.b_id and self.fx.victim_email:
+                value = literal(self.fx.victim_email, p.type)
+            elif (role := self._high_role(p)) is not None:
+                value = literal(role, p.type)
             elif p.has_default and not positional:
                 continue
             elif p.is_array:
@@ -267,6 +290,22 @@ class RpcProof:
                 value = sql.SQL("variadic {}").format(value)
             args.append(value)
         return sql.SQL(", ").join(args)
+
+    def _high_role(self, p: Param) -> str | None:
+        """The highest role a role-like parameter may name (its enum, or a column's labels)."""
+        if "role" not in p.name.lower() or p.is_array:
+            return None
+        labels = list(p.column.labels)
+        if not labels:
+            name = p.name.lower().lstrip("_").removeprefix("p_").removeprefix("new_")
+            for table in self.tables:
+                shape = self.fx.shape(table)
+                column = shape.columns.get(name)
+                if column is not None and (column.labels or shape.choices.get(name)):
+                    labels = list(column.labels or shape.choices[name])
+                    break
+        ranked = [label for high in _HIGH_ROLES for label in labels if label.lower() == high]
+        return ranked[0] if ranked else None
 
     def call(self, fn: Function, owner: str, seq: int) -> sql.Composed:
         return sql.SQL("select pg_catalog.to_jsonb(r)::text from {}({}) as r").format(
@@ -297,9 +336,12 @@ class RpcProof:
         victim_pattern = "|".join(sorted(victim_ids)) or "^$"
         before = self.state(victim_pattern)
         for seq, fn in enumerate(functions, start=1000):
+            mark = self.fx.mark()
             try:
-                attack, own = self.call(fn, c.b_id, seq), self.call(fn, c.a_id, seq)
-            except FixtureError as exc:
+                with self.conn.transaction():
+                    attack, own = self.call(fn, c.b_id, seq), self.call(fn, c.a_id, seq)
+            except (FixtureError, psycopg.Error) as exc:
+                self.fx.forget_since(mark)
                 # one function's arguments can not be built: say so, and go on with the others
                 self.prober.record(
                     ISOLATION_UNPROVEN.finding(
@@ -315,10 +357,28 @@ class RpcProof:
                 # judged as if exposed to coaches: anon reaches it only through what calls it
                 attackers.append((c.anon, all_ids, fn.anon))
             for actor, ids, may in attackers:
-                outcome, after = self.prober.run_as(
-                    actor, attack, after=lambda: self.state(victim_pattern)
+                role = "anon" if actor.is_anon else "authenticated"
+                counted = self.escalation.counters()
+                outcome, (after, written, rows_after) = self.prober.run_as(
+                    actor,
+                    attack,
+                    after=lambda: self._after(victim_pattern, counted, role),  # noqa: B023
                 )
                 verdict = self._judge(fn, actor, ids, may, outcome, before, after)
+                if outcome.error is None and rows_after:
+                    own_ids = () if actor.is_anon else (c.a_id,)
+                    changes = self.escalation.changes(
+                        written, self.escalation.rows(list(rows_after)), rows_after, own_ids
+                    )
+                    if changes:
+                        self.prober.record(
+                            RPC_PRIVILEGE_ESCALATION.finding(
+                                fn.qualified,
+                                f"{actor.label} called {fn.name} with the victim's ids and it "
+                                + "; ".join(ch.describe() for ch in changes),
+                            )
+                        )
+                        verdict += ", ESCALATION"
                 results.append(f"{actor.label}: {verdict}")
                 self.prober.tally.cells.append(
                     (
@@ -341,6 +401,14 @@ class RpcProof:
                 )
             self.progress(f"dynamic: rpc {fn.name}: " + "; ".join(results))
         return len(functions)
+
+    def _after(
+        self, victim_pattern: str, counted: dict[str, tuple[int, int, int]], role: str
+    ) -> tuple[tuple[Any, ...], dict[str, dict[str, int]], dict[str, set[str]]]:
+        """After a call, before its rollback: the victim's state, what it wrote, suspect rows."""
+        written = self.escalation.written(counted, self.escalation.counters())
+        suspects = self.escalation.suspects(written, role)
+        return self.state(victim_pattern), written, self.escalation.rows(suspects)
 
     def reads(self) -> list[Read]:
         """The read-only functions coach A may call, called with its own ids: for the sweep."""
@@ -425,3 +493,9 @@ def _denied_execute(outcome: Outcome) -> bool:
         and outcome.error is not None
         and "permission denied for function" in outcome.error
     )
+
+
+def _names_user(param: str) -> bool:
+    """user_id, p_user_id, target_user, member_id, owner_uid …: a user's id."""
+    stem = param.lower().lstrip("_").removeprefix("p_").removesuffix("_ids").removesuffix("_id")
+    return stem.rsplit("_", 1)[-1] in _USER_STEMS
