@@ -158,8 +158,9 @@ class Escalation:
     ) -> list[Change]:
         """What changed in each suspect table; a change of the caller's own rows alone is not one.
 
-        A row that names the caller (its rate limit, its own profile) it could have written
-        through the function's purpose; a row of a privilege table never is the caller's own.
+        A row that names the caller (its rate limit, its own audit entry) it could have written
+        through the function's purpose; a row of a privilege table no user owns (a membership,
+        a role) never is the caller's own.
         """
         found = []
         for table in sorted(after):
@@ -167,7 +168,7 @@ class Escalation:
             gone = sorted(before.get(table, set()) - after[table])
             moved = [*appeared, *gone]
             if (
-                table not in self.privileged
+                (table not in self.privileged or table in self.owned)
                 and own_ids
                 and moved
                 and all(any(i in row for i in own_ids) for row in moved)
