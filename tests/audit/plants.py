@@ -276,6 +276,15 @@ PLANTS: dict[str, Plant] = {
         "public.planted_rename_client(p_client_id uuid, p_first_name text)",
         dynamic=True,
     ),
+    "rpc_privilege_escalation": Plant(
+        "create function public.planted_create_user(p_email text) returns uuid"
+        " language sql security definer set search_path = public"
+        " as $$ insert into auth.users (id, email) values (gen_random_uuid(), p_email)"
+        " returning id $$;"
+        " grant execute on function public.planted_create_user(text) to authenticated;",
+        "public.planted_create_user(p_email text)",
+        dynamic=True,
+    ),
     "function_executable_by_anon": Plant(
         f"grant execute on function {SETTLE}(text, text, text, bigint) to anon;",
         SETTLE_OBJECT,
