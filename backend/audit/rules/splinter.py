@@ -533,6 +533,8 @@ select format('%%s.%%s(%%s)', n.nspname, p.proname,
 from pg_catalog.pg_proc p
 join pg_catalog.pg_namespace n on n.oid = p.pronamespace
 where p.prosecdef and pg_catalog.has_function_privilege('{role}', p.oid, 'EXECUTE')
+  -- a trigger function runs only as a trigger: calling it through /rest/v1/rpc fails
+  and p.prorettype not in ('pg_catalog.trigger'::regtype, 'pg_catalog.event_trigger'::regtype)
   and n.nspname not in {_SYSTEM_SCHEMAS} and n.nspname not like 'pg\\_%%'
   and not exists (select from pg_catalog.pg_depend d
                   where d.classid = 'pg_catalog.pg_proc'::regclass
