@@ -194,7 +194,8 @@ PLANTS: dict[str, Plant] = {
     "tenant_policy_to_public": Plant(
         NOTES + "drop policy planted_notes_select on public.planted_notes;"
         " create policy planted_notes_select on public.planted_notes for select"
-        " using (coach_id = (select auth.uid()));",
+        # anon's auth.uid() is null, so coalesce lets it see every row
+        " using (coach_id = coalesce((select auth.uid()), coach_id));",
         "public.planted_notes.planted_notes_select",
     ),
     "update_policy_not_pinned": Plant(
