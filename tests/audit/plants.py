@@ -222,6 +222,10 @@ PLANTS: dict[str, Plant] = {
         NOTES + "grant select on public.planted_notes to anon;",
         "public.planted_notes",
     ),
+    "api_default_grants": Plant(
+        NOTES + "grant truncate on public.planted_notes to authenticated;",
+        "public",
+    ),
     "service_only_table_exposed": Plant(
         "grant select on public.stripe_events to authenticated;",
         "public.stripe_events",
