@@ -47,6 +47,8 @@ class Proof:
     probes: int = 0
     cells: list[tuple[str, str, str, str]] = field(default_factory=list)
     functions: int = 0
+    # safe near-misses: functions every caller saw refuse (name: what the proof saw)
+    cleared: dict[str, str] = field(default_factory=dict)
 
 
 def _quiet(_: str) -> None:
@@ -238,6 +240,7 @@ def prove_isolation(
         proof.functions = rpc.run(
             victim_ids, all_ids, wanted, {r.oid: r.via for r in reached if r.kind == "function"}
         )
+        proof.cleared = rpc.cleared
         reads = [read_relation(r) for r in catalog.relations if wanted(r.qualified)]
         reads += [
             read_reached(r.schema, r.name, r.via)
