@@ -139,7 +139,7 @@ def summarize(
 ) -> AuditResult:
     """Lower the safe near-misses, apply the suppressions, put the findings in report order."""
     if proof is not None:
-        findings = lower(findings, proof.cleared)
+        findings = lower(findings, proof.cleared, proof.guarded)
     kept, silenced = apply_suppressions(findings, config)
     kept.sort(key=lambda f: (-f.level, f.rule, f.object))
     return AuditResult(

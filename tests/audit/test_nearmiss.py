@@ -13,6 +13,7 @@ from backend.audit.findings import Level
 from backend.audit.prover.nearmiss import LOWERED, seen
 from backend.audit.prover.probe import Outcome
 from tests.audit.conftest import audit_planted
+from tests.audit.plants import PLANTS
 
 GUARDED = "public.planted_guarded"
 
@@ -81,3 +82,42 @@ def test_only_a_refusal_or_a_no_proves_a_call_safe():
     assert seen(Outcome(1, text=""), returns_boolean=False, watched=False) is None
     assert seen(Outcome(1, text=""), returns_boolean=False, watched=True)
     assert seen(Outcome(1, text='{"id": 1}'), returns_boolean=False, watched=True) is None
+
+
+# an update policy that does not pin the owner, on a table a trigger keeps the owner of
+GUARD_OWNER = """
+create function public.planted_keep_owner() returns trigger
+language plpgsql set search_path = '' as $$
+begin
+    if new.coach_id is distinct from old.coach_id then
+        raise exception 'the owner of a note does not change' using errcode = '42501';
+    end if;
+    return new;
+end $$;
+create trigger planted_keep_owner before update on public.planted_notes
+    for each row execute function public.planted_keep_owner();
+"""
+NOTES_UPDATE = "public.planted_notes.planted_notes_update"
+
+
+def _pinning(result) -> list[tuple[Level, str]]:
+    return [
+        (f.level, f.message)
+        for f in result.findings
+        if f.rule == "update_policy_not_pinned" and f.object == NOTES_UPDATE
+    ]
+
+
+def test_an_unpinned_update_policy_on_a_trigger_guarded_table_is_info(planted, config_with):
+    planted.execute(PLANTS["update_policy_not_pinned"].sql + GUARD_OWNER)
+    result = audit_planted(planted, config_with(), dynamic=True, focus=["public.planted_notes"])
+    [(level, message)] = _pinning(result)
+    assert level == Level.INFO
+    assert "to move coach A's own row to coach B were denied" in message
+    assert [f for f in result.findings if f.rule == "isolation_leak"] == []
+
+
+def test_an_unpinned_update_policy_without_a_guard_stays_an_error(planted, config_with):
+    planted.execute(PLANTS["update_policy_not_pinned"].sql)
+    result = audit_planted(planted, config_with(), dynamic=True, focus=["public.planted_notes"])
+    assert [level for level, _ in _pinning(result)] == [Level.ERROR]

@@ -26,6 +26,7 @@ from backend.audit.prover.adversary import Scene, rows_of
 from backend.audit.prover.canary import AttackerInputs, Canaries
 from backend.audit.prover.fixtures import FixtureError, Fixtures
 from backend.audit.prover.matrix import ANON, Cast, Matrix
+from backend.audit.prover.nearmiss import moves_denied
 from backend.audit.prover.probe import Actor, Prober, Tally
 from backend.audit.prover.rpc import RpcProof
 from backend.audit.prover.rules import ISOLATION_FIXTURE_FAILED, RULES
@@ -49,6 +50,8 @@ class Proof:
     functions: int = 0
     # safe near-misses: functions every caller saw refuse (name: what the proof saw)
     cleared: dict[str, str] = field(default_factory=dict)
+    # trigger-guarded tables whose every tenant-moving update was denied (table: detail)
+    guarded: dict[str, str] = field(default_factory=dict)
 
 
 def _quiet(_: str) -> None:
@@ -212,6 +215,7 @@ def prove_isolation(
         for relation in tables:
             if relation.qualified not in failed and wanted(relation.qualified):
                 matrix.run_table(relation)
+        proof.guarded = moves_denied(conn, tally.cells)
         # after the matrix: its positive controls write the victim's rows in bulk, which
         # the rules of some states (a paid charge) rightly refuse
         scene.every_label(owned, b_id)

@@ -106,7 +106,8 @@ UPDATE_POLICY_NOT_PINNED = Rule(
     category="tenancy",
     description="The WITH CHECK of an update policy (its USING when it has none) decides what "
     "a row may become; unless it says owner = auth.uid(), a coach can move its own row to "
-    "another coach.",
+    "another coach. On a table a BEFORE UPDATE trigger guards, lowered to info when every "
+    "move the dynamic proof tried was denied.",
     remediation="with check (coach_id = (select auth.uid())).",
     sql=f"""
 with policy as (
