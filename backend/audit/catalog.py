@@ -17,6 +17,7 @@ from typing import Any
 import psycopg
 
 from backend.audit.config import AuditConfig, TableClass
+from backend.audit.policy_eval import anon_refused_policies
 
 API_ROLES = ("anon", "authenticated", "service_role")
 
@@ -91,6 +92,8 @@ class Catalog:
     relations: tuple[Relation, ...]
     # the schemas PostgREST serves that audit.toml does not list
     postgrest_only_schemas: tuple[str, ...] = ()
+    # the policies applying to anon whose condition refuses it every row (policy_eval)
+    anon_refused_policies: tuple[str, ...] = ()
 
     @property
     def tables(self) -> list[Relation]:
@@ -102,6 +105,14 @@ class Catalog:
 
     def of_kind(self, *kinds: str) -> list[Relation]:
         return [r for r in self.tables if r.table_class and r.table_class.kind in kinds]
+
+    def read_by(self, *audiences: str) -> list[str]:
+        """The tables audit.toml says `audiences` read (`read = "authenticated"`)."""
+        return [
+            r.qualified
+            for r in self.tables
+            if r.table_class and r.table_class.allows("read") in audiences
+        ]
 
     def params(self) -> dict[str, Any]:
         """The parameters every SQL rule may use."""
@@ -117,6 +128,9 @@ class Catalog:
             "append_only_tables": [r.qualified for r in self.of_kind("tenant-append-only")],
             "service_only_tables": [r.qualified for r in self.of_kind("service-only")],
             "owners": json.dumps({k: v for k, v in owners.items() if v}),
+            "anon_refused_policies": list(self.anon_refused_policies),
+            "read_by_anon": self.read_by("anon"),
+            "read_by_signed_in": self.read_by("anon", "authenticated"),
         }
 
 
@@ -189,4 +203,5 @@ def read_catalog(conn: psycopg.Connection[Any], config: AuditConfig) -> Catalog:
                 parent,
             )
         )
-    return Catalog(config, tuple(relations), tuple(served))
+    refused = anon_refused_policies(conn, list(config.schemas))
+    return Catalog(config, tuple(relations), tuple(served), refused)

@@ -1,7 +1,9 @@
 """`backend audit`: registered on the command line by `register()`.
 
 Exit codes: 0 nothing at or above the threshold, 1 findings at or above it,
-2 the audit could not run (bad configuration, unreachable database, …).
+2 the audit could not run (bad configuration, unreachable database, a database without
+Supabase's roles, …); never for what the schema holds: a probe that can not be built is a
+finding (`isolation_unproven`).
 """
 
 from __future__ import annotations
@@ -14,7 +16,13 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from backend.audit.config import AuditConfigError, load_config
+from backend.audit.config import (
+    CONFIG_NAME,
+    AuditConfig,
+    AuditConfigError,
+    describe_defaults,
+    load_config,
+)
 from backend.audit.findings import Level
 from backend.audit.report import REPORTERS
 from backend.audit.runner import AuditError, run_audit
@@ -45,13 +53,36 @@ class FailOn(enum.StrEnum):
 
 
 def _database_url(db_url: str | None) -> str:
-    """--db-url, then DATABASE_URL, then the embedded PostgreSQL (started if needed)."""
+    """--db-url, then DATABASE_URL, then this project's embedded PostgreSQL (started if needed).
+
+    Any database with Supabase's roles and `auth.users` is audited as it is; only the
+    embedded one must carry this project's migrations (it exists for this project alone).
+    """
     url = db_url or get_settings().database_url
     if url:
         return url
     server = start_embedded(find_project())
     err.print(f"embedded PostgreSQL ready in {server.started_in_seconds:.2f}s ({server.data_dir})")
-    return server.url("postgres")
+    embedded = server.url("postgres")
+    require_migrated(embedded)
+    return embedded
+
+
+def _config(path: Path | None) -> AuditConfig:
+    """--config, else ./audit.toml in the working directory (never a parent's), else defaults."""
+    if path is not None:
+        if not path.exists():
+            raise AuditConfigError(f"{path}: no such file")
+        return load_config(path)
+    found = Path.cwd() / CONFIG_NAME
+    if found.exists():
+        return load_config(found)
+    err.print(
+        f"no {CONFIG_NAME} in {Path.cwd()}: assuming the defaults: {describe_defaults()}",
+        markup=False,
+        soft_wrap=True,
+    )
+    return AuditConfig()
 
 
 def audit(
@@ -70,7 +101,10 @@ def audit(
     ] = FailOn.warning,
     config: Annotated[
         Path | None,
-        typer.Option("--config", help="Classification and suppressions (default: ./audit.toml)."),
+        typer.Option(
+            "--config",
+            help="Tenancy and suppressions (default: audit.toml in the working directory).",
+        ),
     ] = None,
     static_only: Annotated[
         bool, typer.Option("--static-only", help="Skip the dynamic proof.")
@@ -81,12 +115,8 @@ def audit(
 ) -> None:
     """The policy audit: static rules over the catalog and a dynamic proof by impersonation."""
     try:
-        config_path = config or find_project().root / "audit.toml"
-        if config is not None and not config.exists():
-            raise AuditConfigError(f"{config}: no such file")
-        settings = load_config(config_path)
+        settings = _config(config)
         url = _database_url(db_url)
-        require_migrated(url)
         require_session(url, "backend audit", get_settings().database_pool_mode)
         result = run_audit(
             url,

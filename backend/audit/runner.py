@@ -17,6 +17,7 @@ from backend.audit.catalog import API_ROLES, Catalog, read_catalog
 from backend.audit.config import AuditConfig
 from backend.audit.findings import Finding, Level
 from backend.audit.prover import Proof, ProofUnavailable, prove_isolation
+from backend.audit.prover.nearmiss import lower
 from backend.audit.rules import STATIC_RULES
 from backend.audit.suppress import Suppressed, apply_suppressions
 from backend.db.connect import connect, redact
@@ -136,7 +137,9 @@ def summarize(
     config: AuditConfig,
     seconds: float,
 ) -> AuditResult:
-    """Apply the suppressions and put the findings in report order."""
+    """Lower the safe near-misses, apply the suppressions, put the findings in report order."""
+    if proof is not None:
+        findings = lower(findings, proof.cleared, proof.guarded)
     kept, silenced = apply_suppressions(findings, config)
     kept.sort(key=lambda f: (-f.level, f.rule, f.object))
     return AuditResult(

@@ -17,6 +17,7 @@ from backend.audit.runner import AuditResult, dynamic_phase, run_audit, static_p
 from backend.db.connect import connect
 from backend.db.project import find_project
 from backend.testing.database import DatabaseServer
+from tests.audit.schema_fixtures import SCHEMAS, apply_schema
 
 PROJECT_CONFIG = find_project().root / "audit.toml"
 
@@ -133,3 +134,17 @@ def audit_planted(
     if proof is not None:
         findings.extend(proof.findings)
     return summarize("planted", findings, proof, config, 0.0)
+
+
+@pytest.fixture(scope="session")
+def schema_databases(backend_server: DatabaseServer) -> Iterator[dict[str, str]]:
+    """One database per fixture schema for this test worker: {schema: url}."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    names = {s: f"audit_schema_{s}_{worker}_{uuid.uuid4().hex[:6]}" for s in SCHEMAS}
+    urls = {}
+    for schema, db in names.items():
+        urls[schema] = backend_server.create_database(db)
+        apply_schema(urls[schema], schema)
+    yield urls
+    for db in names.values():
+        backend_server.drop_database(db)

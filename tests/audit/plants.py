@@ -194,7 +194,8 @@ PLANTS: dict[str, Plant] = {
     "tenant_policy_to_public": Plant(
         NOTES + "drop policy planted_notes_select on public.planted_notes;"
         " create policy planted_notes_select on public.planted_notes for select"
-        " using (coach_id = (select auth.uid()));",
+        # anon's auth.uid() is null, so coalesce lets it see every row
+        " using (coach_id = coalesce((select auth.uid()), coach_id));",
         "public.planted_notes.planted_notes_select",
     ),
     "update_policy_not_pinned": Plant(
@@ -220,6 +221,10 @@ PLANTS: dict[str, Plant] = {
     "anon_privilege_on_tenant_table": Plant(
         NOTES + "grant select on public.planted_notes to anon;",
         "public.planted_notes",
+    ),
+    "api_default_grants": Plant(
+        NOTES + "grant truncate on public.planted_notes to authenticated;",
+        "public",
     ),
     "service_only_table_exposed": Plant(
         "grant select on public.stripe_events to authenticated;",
@@ -274,6 +279,15 @@ PLANTS: dict[str, Plant] = {
     "rpc_cross_tenant": Plant(
         RENAME_ANY_CLIENT,
         "public.planted_rename_client(p_client_id uuid, p_first_name text)",
+        dynamic=True,
+    ),
+    "rpc_privilege_escalation": Plant(
+        "create function public.planted_create_user(p_email text) returns uuid"
+        " language sql security definer set search_path = public"
+        " as $$ insert into auth.users (id, email) values (gen_random_uuid(), p_email)"
+        " returning id $$;"
+        " grant execute on function public.planted_create_user(text) to authenticated;",
+        "public.planted_create_user(p_email text)",
         dynamic=True,
     ),
     "function_executable_by_anon": Plant(

@@ -100,11 +100,6 @@ ATTACKS = {
         "public.planted_notes",
         "anon could read coach B's row",
     ),
-    "truncate_a_tenant_table": (
-        "grant truncate on public.planted_notes to authenticated;",
-        "public.planted_notes",
-        "coach A could truncate the table",
-    ),
     "call_a_function_with_another_coachs_ids": (
         RENAME_ANY_CLIENT,
         "public.planted_rename_client(p_client_id uuid, p_first_name text)",

@@ -26,6 +26,7 @@ from backend.audit.prover.adversary import Scene, rows_of
 from backend.audit.prover.canary import AttackerInputs, Canaries
 from backend.audit.prover.fixtures import FixtureError, Fixtures
 from backend.audit.prover.matrix import ANON, Cast, Matrix
+from backend.audit.prover.nearmiss import moves_denied
 from backend.audit.prover.probe import Actor, Prober, Tally
 from backend.audit.prover.rpc import RpcProof
 from backend.audit.prover.rules import ISOLATION_FIXTURE_FAILED, RULES
@@ -47,6 +48,10 @@ class Proof:
     probes: int = 0
     cells: list[tuple[str, str, str, str]] = field(default_factory=list)
     functions: int = 0
+    # safe near-misses: functions every caller saw refuse (name: what the proof saw)
+    cleared: dict[str, str] = field(default_factory=dict)
+    # trigger-guarded tables whose every tenant-moving update was denied (table: detail)
+    guarded: dict[str, str] = field(default_factory=dict)
 
 
 def _quiet(_: str) -> None:
@@ -174,6 +179,7 @@ def prove_isolation(
         cast, forged = _cast(conn, fx)
         a_id, b_id = cast.a_id, cast.b_id
         fx.spare_owner = a_id
+        fx.bystander = fx.new_user()
         # partitions get their rows through their parent; the sweep reads them by name
         tables = [t for t in catalog.tables if t.table_class is not None and not t.partition_of]
         failed: set[str] = set()
@@ -209,6 +215,7 @@ def prove_isolation(
         for relation in tables:
             if relation.qualified not in failed and wanted(relation.qualified):
                 matrix.run_table(relation)
+        proof.guarded = moves_denied(conn, tally.cells)
         # after the matrix: its positive controls write the victim's rows in bulk, which
         # the rules of some states (a paid charge) rightly refuse
         scene.every_label(owned, b_id)
@@ -237,6 +244,7 @@ def prove_isolation(
         proof.functions = rpc.run(
             victim_ids, all_ids, wanted, {r.oid: r.via for r in reached if r.kind == "function"}
         )
+        proof.cleared = rpc.cleared
         reads = [read_relation(r) for r in catalog.relations if wanted(r.qualified)]
         reads += [
             read_reached(r.schema, r.name, r.via)
@@ -244,7 +252,14 @@ def prove_isolation(
             if r.kind == "view" and (wanted(r.qualified) or wanted(r.via))
         ]
         sweep = Sweep(conn, fx, prober, canaries, b_id, owned, progress)
-        sweep.run([*reads, *rpc.reads()], [cast.a, cast.anon])
+        # what audit.toml says every signed-in user (or everyone) reads is no leak to them
+        signed_in, everyone = (
+            set(catalog.read_by("anon", "authenticated")),
+            set(catalog.read_by("anon")),
+        )
+        every = [*reads, *rpc.reads()]
+        sweep.run([r for r in every if r.object not in signed_in], [cast.a, cast.anon])
+        sweep.run([r for r in every if r.object in signed_in - everyone], [cast.anon])
         writes = Writes(conn, fx, prober, canaries, cast, owned, progress)
         writes.run([t for t in tables if t.qualified not in failed and wanted(t.qualified)])
     proof.findings = tally.findings

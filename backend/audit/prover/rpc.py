@@ -16,7 +16,6 @@ follows from the catalog:
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -25,14 +24,17 @@ import psycopg
 from psycopg import sql
 
 from backend.audit.catalog import Catalog, id_table
+from backend.audit.prover import nearmiss
 from backend.audit.prover.canary import Canaries
-from backend.audit.prover.fixtures import Fixtures
+from backend.audit.prover.escalation import Escalation
+from backend.audit.prover.fixtures import FixtureError, Fixtures
 from backend.audit.prover.matrix import Cast
 from backend.audit.prover.probe import Actor, Outcome, Prober
 from backend.audit.prover.rules import (
     FUNCTION_EXECUTABLE_BY_ANON,
     ISOLATION_UNPROVEN,
     RPC_CROSS_TENANT,
+    RPC_PRIVILEGE_ESCALATION,
 )
 from backend.audit.prover.shapes import Column
 from backend.audit.prover.sweep import Read
@@ -41,6 +43,10 @@ from backend.audit.prover.values import generate, literal
 # `[functions.<name>] access = "public"` in audit.toml: anon is meant to call the function
 # (the other keys of that table are SQL expressions for parameters).
 ACCESS_KEY = "access"
+# a parameter named like one of these takes a user's id: the victim's
+_USER_STEMS = ("user", "owner", "member", "profile", "uid", "invitee", "target")
+# the role a role-like parameter is given: the highest the schema names
+_HIGH_ROLES = ("owner", "superuser", "admin", "administrator", "moderator")
 
 _FUNCTIONS = """
 select p.oid, n.nspname, p.proname, pg_catalog.pg_get_function_identity_arguments(p.oid),
@@ -48,7 +54,7 @@ select p.oid, n.nspname, p.proname, pg_catalog.pg_get_function_identity_argument
        p.pronargdefaults,
        pg_catalog.has_function_privilege('authenticated', p.oid, 'EXECUTE'),
        pg_catalog.has_function_privilege('anon', p.oid, 'EXECUTE'),
-       p.provolatile::text, p.oid
+       p.provolatile::text, p.prorettype = 'pg_catalog.bool'::regtype and not p.proretset
 from pg_catalog.pg_proc p
 join pg_catalog.pg_namespace n on n.oid = p.pronamespace
 where (n.nspname = any(%(schemas)s) or p.oid = any(%(reached)s::oid[])) and p.prokind = 'f'
@@ -97,6 +103,8 @@ class Function:
     volatility: str = "v"
     # not exposed, but reached from this exposed object: called as if it were exposed
     reached_from: str | None = None
+    oid: int = 0
+    returns_boolean: bool = False
 
     @property
     def read_only(self) -> bool:
@@ -117,7 +125,20 @@ def discover(
     rows = conn.execute(
         _FUNCTIONS, {"schemas": list(catalog.config.schemas), "reached": list(reached)}
     ).fetchall()
-    for oid, schema, name, signature, names, modes, nargs, ndefaults, auth, anon, vol, _ in rows:
+    for (
+        oid,
+        schema,
+        name,
+        signature,
+        names,
+        modes,
+        nargs,
+        ndefaults,
+        auth,
+        anon,
+        vol,
+        yes_no,
+    ) in rows:
         # variadic functions are not callable through PostgREST, but they are still
         # called here (VARIADIC in the call): every function gets its refusal proven
         in_modes = [m for m in modes if m in ("i", "b", "v")] if modes else []
@@ -167,6 +188,8 @@ def discover(
                 bool(anon),
                 str(vol),
                 reached.get(int(oid)),
+                int(oid),
+                bool(yes_no),
             )
         )
     return found
@@ -190,12 +213,19 @@ class RpcProof:
         self.cast = cast
         self.progress = progress
         self.canaries = canaries or Canaries()
-        self.called: list[tuple[Function, int]] = []
+        # each function called, with the call of coach A's own ids
+        self.called: list[tuple[Function, sql.Composed]] = []
+        # functions every caller saw refuse (safe near-misses): name (both spellings): detail
+        self.cleared: dict[str, str] = {}
         self.owned = [
             r.qualified
             for r in catalog.tables
             if r.table_class and r.table_class.owned and not r.partition_of
         ]
+        self.tables = [r.qualified for r in catalog.tables if not r.partition_of]
+        self.escalation = Escalation(
+            conn, catalog.config.schemas, catalog.config.membership_tables(), tuple(self.owned)
+        )
 
     # -- what the victim has -----------------------------------------------------------------
     def _union(self) -> sql.Composable:
@@ -217,6 +247,9 @@ class RpcProof:
                     literal(self.cast.b_id, type_),
                 )
             )
+        if not parts:
+            # no tenant-owned table: nothing of either user's to watch
+            return sql.SQL("select null::text as x, null::text as owner where false")
         return sql.SQL(" union all ").join(parts)
 
     def state(self, victim_pattern: str) -> tuple[Any, ...]:
@@ -244,6 +277,7 @@ class RpcProof:
             table = (
                 id_table(p.name, self.owned) if p.column.base_type in ("uuid", "uuid[]") else None
             )
+            uuid_param = p.column.base_type in ("uuid", "uuid[]")
             if p.name in overrides and p.name != ACCESS_KEY:
                 value: sql.Composable = sql.SQL(overrides[p.name])
             elif table is not None:
@@ -252,6 +286,18 @@ class RpcProof:
                 row = self.fx.base(table, owner)
                 ident = row.get(key)
                 value = literal(f"{{{ident}}}" if p.is_array else ident, p.type)
+            elif uuid_param and _names_user(p.name):
+                value = literal(f"{{{owner}}}" if p.is_array else owner, p.type)
+            elif uuid_param and (shared := id_table(p.name, self.tables)) is not None:
+                # a row of a table no user owns (an organisation with no declared tenancy)
+                shape = self.fx.shape(shared)
+                key = shape.primary_key[0] if len(shape.primary_key) == 1 else "id"
+                ident = self.fx.base(shared, None).get(key)
+                value = literal(f"{{{ident}}}" if p.is_array else ident, p.type)
+            elif "email" in p.name.lower() and owner == self.cast.b_id and self.fx.victim_email:
+                value = literal(self.fx.victim_email, p.type)
+            elif (role := self._high_role(p)) is not None:
+                value = literal(role, p.type)
             elif p.has_default and not positional:
                 continue
             elif p.is_array:
@@ -264,6 +310,22 @@ class RpcProof:
                 value = sql.SQL("variadic {}").format(value)
             args.append(value)
         return sql.SQL(", ").join(args)
+
+    def _high_role(self, p: Param) -> str | None:
+        """The highest role a role-like parameter may name (its enum, or a column's labels)."""
+        if "role" not in p.name.lower() or p.is_array:
+            return None
+        labels = list(p.column.labels)
+        if not labels:
+            name = p.name.lower().lstrip("_").removeprefix("p_").removeprefix("new_")
+            for table in self.tables:
+                shape = self.fx.shape(table)
+                column = shape.columns.get(name)
+                if column is not None and (column.labels or shape.choices.get(name)):
+                    labels = list(column.labels or shape.choices[name])
+                    break
+        ranked = [label for high in _HIGH_ROLES for label in labels if label.lower() == high]
+        return ranked[0] if ranked else None
 
     def call(self, fn: Function, owner: str, seq: int) -> sql.Composed:
         return sql.SQL("select pg_catalog.to_jsonb(r)::text from {}({}) as r").format(
@@ -289,21 +351,60 @@ class RpcProof:
             for f in discover(self.conn, self.catalog, reached)
             if wanted(f.qualified) or (f.reached_from and wanted(f.reached_from))
         ]
-        self.called = list(zip(functions, itertools.count(1000), strict=False))
+        self.called = []
         c = self.cast
         victim_pattern = "|".join(sorted(victim_ids)) or "^$"
         before = self.state(victim_pattern)
         for seq, fn in enumerate(functions, start=1000):
+            mark = self.fx.mark()
+            try:
+                with self.conn.transaction():
+                    attack, own = self.call(fn, c.b_id, seq), self.call(fn, c.a_id, seq)
+            except (FixtureError, psycopg.Error) as exc:
+                self.fx.forget_since(mark)
+                # one function's arguments can not be built: say so, and go on with the others
+                self.prober.record(
+                    ISOLATION_UNPROVEN.finding(
+                        fn.qualified, f"could not build the arguments to call {fn.name}: {exc}"
+                    )
+                )
+                self.progress(f"dynamic: rpc {fn.name}: not called ({exc})")
+                continue
+            self.called.append((fn, own))
+            findings_before = self._serious()
+            saw: list[str | None] = []
             results = []
             attackers: list[tuple[Actor, set[str], bool]] = [(c.a, victim_ids, fn.authenticated)]
             if not fn.reached_from:
                 # judged as if exposed to coaches: anon reaches it only through what calls it
                 attackers.append((c.anon, all_ids, fn.anon))
             for actor, ids, may in attackers:
-                outcome, after = self.prober.run_as(
-                    actor, self.call(fn, c.b_id, seq), after=lambda: self.state(victim_pattern)
+                role = "anon" if actor.is_anon else "authenticated"
+                counted = self.escalation.counters()
+                outcome, (after, written, rows_after) = self.prober.run_as(
+                    actor,
+                    attack,
+                    after=lambda: self._after(victim_pattern, counted, role),  # noqa: B023
                 )
                 verdict = self._judge(fn, actor, ids, may, outcome, before, after)
+                shown = nearmiss.seen(
+                    outcome, returns_boolean=fn.returns_boolean, watched=bool(self.owned)
+                )
+                saw.append(f"{actor.label} {shown}" if shown else None)
+                if outcome.error is None and rows_after:
+                    own_ids = () if actor.is_anon else (c.a_id,)
+                    changes = self.escalation.changes(
+                        written, self.escalation.rows(list(rows_after)), rows_after, own_ids
+                    )
+                    if changes:
+                        self.prober.record(
+                            RPC_PRIVILEGE_ESCALATION.finding(
+                                fn.qualified,
+                                f"{actor.label} called {fn.name} with the victim's ids and it "
+                                + "; ".join(ch.describe() for ch in changes),
+                            )
+                        )
+                        verdict += ", ESCALATION"
                 results.append(f"{actor.label}: {verdict}")
                 self.prober.tally.cells.append(
                     (
@@ -313,8 +414,10 @@ class RpcProof:
                         verdict,
                     )
                 )
+            if self._serious() == findings_before and all(saw):
+                self._clear(fn, saw)
             if fn.authenticated:
-                control, _ = self.prober.run_as(c.a_self, self.call(fn, c.a_id, seq))
+                control, _ = self.prober.run_as(c.a_self, own)
                 state = (
                     "ok"
                     if control.error is None
@@ -327,11 +430,30 @@ class RpcProof:
             self.progress(f"dynamic: rpc {fn.name}: " + "; ".join(results))
         return len(functions)
 
+    def _serious(self) -> int:
+        """How many findings the proof has that are not anon's mere permission to execute."""
+        return sum(f.rule != FUNCTION_EXECUTABLE_BY_ANON.id for f in self.prober.tally.findings)
+
+    def _clear(self, fn: Function, saw: list[str | None]) -> None:
+        detail = "the proof called it with the victim's ids and saw nothing change (" + (
+            ", ".join(s for s in saw if s) + ")"
+        )
+        self.cleared[fn.qualified] = detail
+        self.cleared[nearmiss.static_name(self.conn, fn.oid)] = detail
+
+    def _after(
+        self, victim_pattern: str, counted: dict[str, tuple[int, int, int]], role: str
+    ) -> tuple[tuple[Any, ...], dict[str, dict[str, int]], dict[str, set[str]]]:
+        """After a call, before its rollback: the victim's state, what it wrote, suspect rows."""
+        written = self.escalation.written(counted, self.escalation.counters())
+        suspects = self.escalation.suspects(written, role)
+        return self.state(victim_pattern), written, self.escalation.rows(suspects)
+
     def reads(self) -> list[Read]:
         """The read-only functions coach A may call, called with its own ids: for the sweep."""
         return [
-            Read(fn.qualified, "function", self.call(fn, self.cast.a_id, seq))
-            for fn, seq in self.called
+            Read(fn.qualified, "function", own)
+            for fn, own in self.called
             if fn.read_only and fn.authenticated
         ]
 
@@ -410,3 +532,9 @@ def _denied_execute(outcome: Outcome) -> bool:
         and outcome.error is not None
         and "permission denied for function" in outcome.error
     )
+
+
+def _names_user(param: str) -> bool:
+    """user_id, p_user_id, target_user, member_id, owner_uid …: a user's id."""
+    stem = param.lower().lstrip("_").removeprefix("p_").removesuffix("_ids").removesuffix("_id")
+    return stem.rsplit("_", 1)[-1] in _USER_STEMS

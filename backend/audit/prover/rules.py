@@ -55,6 +55,21 @@ RPC_CROSS_TENANT = Rule(
     remediation="Check ownership of every id parameter (coach_id = auth.uid()) and fail with a "
     "stable error before doing anything.",
 )
+RPC_PRIVILEGE_ESCALATION = Rule(
+    id="rpc_privilege_escalation",
+    title="RPC function raises privileges",
+    level=Level.ERROR,
+    category="isolation",
+    description="Called by anon or by a plain signed-in user with the victim's ids (every "
+    "id-like parameter pointed at the victim, role parameters at the highest role), a function "
+    "changed a table that decides privileges (auth's tables, a table with a role column, a "
+    "membership table), or rows its caller may not write itself. It lets a caller raise its own "
+    "or anyone's privileges, create users, or do what the API refuses it.",
+    remediation="Check, before any write, that the caller may do it (for example "
+    "`if not has_role_on_account(account_id, 'owner') then raise …`), compare with "
+    "`is distinct from` (a null role must not pass), or revoke execute from anon and "
+    "authenticated.",
+)
 FUNCTION_EXECUTABLE_BY_ANON = Rule(
     id="function_executable_by_anon",
     title="Function executable by anon",
@@ -72,6 +87,7 @@ FUNCTION_EXECUTABLE_BY_ANON = Rule(
 
 RULES = (
     ISOLATION_LEAK,
+    RPC_PRIVILEGE_ESCALATION,
     ISOLATION_UNPROVEN,
     ISOLATION_FIXTURE_FAILED,
     RPC_CROSS_TENANT,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import uuid
 from typing import Any
 
@@ -16,6 +17,26 @@ from backend.audit.prover.shapes import Column
 _EPOCH = dt.datetime.now(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0) - dt.timedelta(
     days=2000
 )
+
+
+# a column naming a role, and the labels that make whoever holds them privileged: a generated
+# row never makes a test user an administrator by accident
+_ROLE_COLUMN = re.compile(r"(^|_)(role|roles|level|rank|tier)$")
+_PRIVILEGED = re.compile(r"admin|owner|super|root|moderator|manager|staff|editor", re.IGNORECASE)
+
+
+class PrivilegedOnly(ValueError):
+    """Every value of a role column would make the row's user privileged."""
+
+
+def least_privileged(labels: tuple[str, ...]) -> str:
+    """The first label that grants nothing special (`member`)."""
+    for label in labels:
+        if not _PRIVILEGED.search(label):
+            return label
+    raise PrivilegedOnly(
+        f"every role ({', '.join(labels)}) would make a test user privileged, none is generated"
+    )
 
 
 def literal(value: Any, type_: str) -> sql.Composable:
@@ -35,10 +56,11 @@ def generate(column: Column, seq: int, choices: tuple[str, ...] = ()) -> Any:
     """A value for `column` in generated row number `seq` (unique where uniqueness matters)."""
     name = column.name.lower()
     base = column.base_type
-    if column.labels:
-        return column.labels[0]
-    if choices:
-        return choices[0]
+    options = column.labels or choices
+    if options and _ROLE_COLUMN.search(name):
+        return least_privileged(options)
+    if options:
+        return options[seq % len(options)]  # every label in turn: unique keys over it hold
     if column.category == "S" or base in ("text", "citext"):
         if "email" in name:
             return f"audit{seq}@example.test"

@@ -85,7 +85,11 @@ class Writes:
                     literal(owner, shape.columns[owner_col].type),
                 )
             )
-        return sql.SQL(" union all ").join(parts) if parts else sql.SQL("select '', '', ''")
+        return (
+            sql.SQL(" union all ").join(parts)
+            if parts
+            else sql.SQL("select ''::text as t, ''::text as k, ''::text as j where false")
+        )
 
     def state(self) -> tuple[Fingerprint, str]:
         """A fingerprint of each of coach B's rows, and all of coach A's rows as text."""

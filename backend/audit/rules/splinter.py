@@ -524,7 +524,8 @@ def _definer_executable(role: str, splinter: str) -> Rule:
         category="security",
         splinter=splinter,
         description=f"A SECURITY DEFINER function runs as its owner and bypasses row level "
-        f"security; {role} may call it through /rest/v1/rpc.",
+        f"security; {role} may call it through /rest/v1/rpc. Lowered to info when the dynamic "
+        "proof called it with the victim's ids and saw it refuse (a safe near-miss).",
         remediation=f"Make it security invoker, or revoke execute from {role} (and public).",
         sql=f"""
 select format('%%s.%%s(%%s)', n.nspname, p.proname,
@@ -533,6 +534,8 @@ select format('%%s.%%s(%%s)', n.nspname, p.proname,
 from pg_catalog.pg_proc p
 join pg_catalog.pg_namespace n on n.oid = p.pronamespace
 where p.prosecdef and pg_catalog.has_function_privilege('{role}', p.oid, 'EXECUTE')
+  -- a trigger function runs only as a trigger: calling it through /rest/v1/rpc fails
+  and p.prorettype not in ('pg_catalog.trigger'::regtype, 'pg_catalog.event_trigger'::regtype)
   and n.nspname not in {_SYSTEM_SCHEMAS} and n.nspname not like 'pg\\_%%'
   and not exists (select from pg_catalog.pg_depend d
                   where d.classid = 'pg_catalog.pg_proc'::regclass

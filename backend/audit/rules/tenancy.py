@@ -22,6 +22,31 @@ _QUALIFIED = "(n.nspname || '.' || c.relname)"
 _POLICY_CMD = """case p.polcmd when 'r' then 'SELECT' when 'a' then 'INSERT'
     when 'w' then 'UPDATE' when 'd' then 'DELETE' else 'ALL' end"""
 _TRUE = "('true', '(true)', '1=1', '(1=1)')"
+_ANON = "(select r.oid from pg_catalog.pg_roles r where r.rolname = 'anon')"
+_CMD_CHAR = (
+    "case {cmd} when 'SELECT' then 'r' when 'INSERT' then 'a'"
+    " when 'UPDATE' then 'w' else 'd' end::\"char\""
+)
+
+
+def _inert_default_grant(role: str, cmd: str) -> str:
+    """SQL: privilege `cmd` of role `role` on table `c` is one the schema's default privileges
+    give every new table (Supabase grants all to anon and authenticated), and with row level
+    security on no permissive policy that can admit the role backs it: it does nothing today,
+    and is reported once by api_default_grants instead of per table."""
+    return f"""(c.relrowsecurity
+  and exists (select from pg_catalog.pg_default_acl d
+              cross join lateral pg_catalog.aclexplode(d.defaclacl) a
+              where d.defaclobjtype = 'r' and d.defaclnamespace in (0, c.relnamespace)
+                and a.grantee = {role} and a.privilege_type = {cmd})
+  and not exists (
+      select from pg_catalog.pg_policy p
+      where p.polrelid = c.oid and p.polpermissive
+        and (p.polroles @> array[{role}] or p.polroles = array[0::oid])
+        and p.polcmd in ('*', {_CMD_CHAR.format(cmd=cmd)})
+        and not format('%%s.%%s.%%s', n.nspname, c.relname, p.polname)
+                = any(%(anon_refused_policies)s)))"""
+
 
 TENANT_POLICY_ALWAYS_TRUE = Rule(
     id="tenant_policy_always_true",
@@ -40,6 +65,10 @@ from pg_catalog.pg_policy p
 join pg_catalog.pg_class c on c.oid = p.polrelid
 join pg_catalog.pg_namespace n on n.oid = c.relnamespace
 where p.polpermissive and {_QUALIFIED} = any(%(owned_tables)s)
+  -- a select policy for the audience audit.toml says reads the table ("every signed-in user")
+  and not (p.polcmd = 'r' and ({_QUALIFIED} = any(%(read_by_anon)s)
+           or ({_QUALIFIED} = any(%(read_by_signed_in)s)
+               and not p.polroles && array[0::oid, coalesce({_ANON}, 0::oid)])))
   and (regexp_replace(lower(coalesce(pg_catalog.pg_get_expr(p.polqual, p.polrelid), '')),
                       '\\s', '', 'g') in {_TRUE}
        or regexp_replace(lower(coalesce(pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid),
@@ -64,6 +93,8 @@ from pg_catalog.pg_policy p
 join pg_catalog.pg_class c on c.oid = p.polrelid
 join pg_catalog.pg_namespace n on n.oid = c.relnamespace
 where {_QUALIFIED} = any(%(owned_tables)s) and p.polroles = array[0::oid]
+  -- a condition that is null or false without a signed-in user refuses anon every row
+  and not format('%%s.%%s.%%s', n.nspname, c.relname, p.polname) = any(%(anon_refused_policies)s)
 order by 1
 """,
 )
@@ -75,7 +106,8 @@ UPDATE_POLICY_NOT_PINNED = Rule(
     category="tenancy",
     description="The WITH CHECK of an update policy (its USING when it has none) decides what "
     "a row may become; unless it says owner = auth.uid(), a coach can move its own row to "
-    "another coach.",
+    "another coach. On a table a BEFORE UPDATE trigger guards, lowered to info when every "
+    "move the dynamic proof tried was denied.",
     remediation="with check (coach_id = (select auth.uid())).",
     sql=f"""
 with policy as (
@@ -87,6 +119,9 @@ with policy as (
     join pg_catalog.pg_class c on c.oid = p.polrelid
     join pg_catalog.pg_namespace n on n.oid = c.relnamespace
     where p.polpermissive and p.polcmd in ('w', '*') and {_QUALIFIED} = any(%(owned_tables)s)
+      -- using (false): no row can be updated, so none can be moved
+      and regexp_replace(lower(coalesce(pg_catalog.pg_get_expr(p.polqual, p.polrelid), '')),
+                         '[\\s()]', '', 'g') not in ('false', 'null')
 )
 select format('%%s.%%s.%%s', nspname, relname, polname),
        format('update policy %%s on %%s.%%s does not check %%s = auth.uid() on the new row',
@@ -127,6 +162,7 @@ where c.relkind in ('r', 'p') and not c.relispartition and c.relrowsecurity and 
         and (p.polroles @> array[r.oid] or p.polroles = array[0::oid])
         and p.polcmd in ('*', case cmd when 'SELECT' then 'r' when 'INSERT' then 'a'
                                       when 'UPDATE' then 'w' else 'd' end::"char"))
+  and not {_inert_default_grant("r.oid", "cmd")}
 order by 1, 2
 """,
 )
@@ -183,8 +219,10 @@ where k.contype = 'f' and {_QUALIFIED} = any(%(tenant_tables)s)
       select from unnest(k.conkey, k.confkey) as pair(child, parent)
       join pg_catalog.pg_attribute ca on ca.attrelid = k.conrelid and ca.attnum = pair.child
       join pg_catalog.pg_attribute pa on pa.attrelid = k.confrelid and pa.attnum = pair.parent
-      where ca.attname = %(tenant_column)s
+      where ca.attname in (%(tenant_column)s, %(owners)s::jsonb ->> {_QUALIFIED})
         and pa.attname = %(owners)s::jsonb ->> (pn.nspname || '.' || pc.relname))
+  -- a row may point at a row every signed-in user reads (a message in any channel)
+  and not (pn.nspname || '.' || pc.relname) = any(%(read_by_signed_in)s)
 order by 1
 """,
 )
@@ -202,13 +240,60 @@ select format('%%s.%%s', n.nspname, c.relname),
        format('anon has %%s on %%s.%%s', string_agg(priv, ', '), n.nspname, c.relname)
 from pg_catalog.pg_class c
 join pg_catalog.pg_namespace n on n.oid = c.relnamespace
-cross join unnest(array['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'REFERENCES',
-                        'TRIGGER']) as priv
+-- what the API can send; TRUNCATE, REFERENCES and TRIGGER are left to api_default_grants
+cross join unnest(array['SELECT', 'INSERT', 'UPDATE', 'DELETE']) as priv
 where ({_QUALIFIED} = any(%(owned_tables)s) or {_QUALIFIED} = any(%(service_only_tables)s))
   and (pg_catalog.has_table_privilege('anon', c.oid, priv)
-       or (priv in ('SELECT', 'INSERT', 'UPDATE', 'REFERENCES')
+       or (priv in ('SELECT', 'INSERT', 'UPDATE')
            and pg_catalog.has_any_column_privilege('anon', c.oid, priv)))
+  and not {_inert_default_grant(_ANON, "priv")}
 group by n.nspname, c.relname
+order by 1
+""",
+)
+
+API_DEFAULT_GRANTS = Rule(
+    id="api_default_grants",
+    title="Default grants to the API roles",
+    level=Level.INFO,
+    category="hygiene",
+    description="A new Supabase project gives anon and authenticated every privilege on every "
+    "new table of `public` (its default privileges), TRUNCATE, REFERENCES and TRIGGER included. "
+    "With row level security on, a privilege no policy backs does nothing, and PostgREST never "
+    "sends TRUNCATE, REFERENCES or TRIGGER: none of it is reachable through the API, so it is "
+    "reported once per schema here instead of per table. It is still one loose policy (or one "
+    "table without row level security) away from a leak; grant what each table is for instead.",
+    remediation="alter default privileges in schema public revoke all on tables from anon, "
+    "authenticated; revoke truncate, references, trigger on all tables in schema public from "
+    "anon, authenticated;",
+    sql=f"""
+with defaults as (
+    select n.nspname, string_agg(distinct r.rolname, ', ') as roles
+    from pg_catalog.pg_namespace n
+    join pg_catalog.pg_default_acl d on d.defaclnamespace in (0, n.oid) and d.defaclobjtype = 'r'
+    cross join lateral pg_catalog.aclexplode(d.defaclacl) a
+    join pg_catalog.pg_roles r on r.oid = a.grantee and r.rolname in ('anon', 'authenticated')
+    where n.nspname = any(%(schemas)s)
+    group by n.nspname
+), unreachable as (
+    select n.nspname, count(distinct c.oid) as tables
+    from pg_catalog.pg_class c
+    join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+    cross join unnest(array['TRUNCATE', 'REFERENCES', 'TRIGGER']) as priv
+    cross join unnest(array['anon', 'authenticated']) as role
+    where c.relkind in ('r', 'p') and {_EXPOSED}
+      and pg_catalog.to_regrole(role) is not null
+      and pg_catalog.has_table_privilege(role, c.oid, priv)
+    group by n.nspname
+)
+select coalesce(d.nspname, u.nspname),
+       concat_ws('; ',
+                 format('the default privileges of schema %%s give %%s every new table',
+                        d.nspname, d.roles),
+                 format('anon or authenticated hold TRUNCATE, REFERENCES or TRIGGER, which the '
+                        'API never sends, on %%s table(s)', u.tables))
+from defaults d
+full join unreachable u on u.nspname = d.nspname
 order by 1
 """,
 )
@@ -227,11 +312,12 @@ select format('%%s.%%s', n.nspname, c.relname),
               string_agg(priv, ', '), n.nspname, c.relname)
 from pg_catalog.pg_class c
 join pg_catalog.pg_namespace n on n.oid = c.relnamespace
-cross join unnest(array['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE']) as priv
+cross join unnest(array['SELECT', 'INSERT', 'UPDATE', 'DELETE']) as priv
 where {_QUALIFIED} = any(%(service_only_tables)s)
   and (pg_catalog.has_table_privilege('authenticated', c.oid, priv)
        or (priv in ('SELECT', 'INSERT', 'UPDATE')
            and pg_catalog.has_any_column_privilege('authenticated', c.oid, priv)))
+  and not {_inert_default_grant("'authenticated'::regrole::oid", "priv")}
 group by n.nspname, c.relname
 order by 1
 """,
@@ -320,6 +406,7 @@ def _classification_invalid(catalog: Catalog) -> Iterable[tuple[str, str]]:
 
 
 _UUID_TYPES = ("uuid", "uuid[]")
+_ID_TYPES = (*_UUID_TYPES, "bigint", "integer", "smallint", "bigint[]", "integer[]")
 
 
 def _id_without_foreign_key(catalog: Catalog) -> Iterable[tuple[str, str]]:
@@ -332,6 +419,8 @@ def _id_without_foreign_key(catalog: Catalog) -> Iterable[tuple[str, str]]:
                 continue
             parent = named_table(column, owned)
             looks_like_id = type_ in _UUID_TYPES and column.endswith(("_id", "_ids"))
+            if parent is not None and type_ not in _ID_TYPES:
+                parent = None  # a text or jsonb column named like a table holds no id of it
             if parent is None and not looks_like_id:
                 continue
             what = f"an id of {parent}" if parent else "an id"
@@ -390,6 +479,7 @@ RULES = (
     POLICY_WITHOUT_GRANT,
     CROSS_TENANT_FOREIGN_KEY,
     ANON_PRIVILEGE_ON_TENANT_TABLE,
+    API_DEFAULT_GRANTS,
     SERVICE_ONLY_TABLE_EXPOSED,
     VIEW_WITHOUT_SECURITY_INVOKER,
     APPEND_ONLY_TABLE_MUTABLE,
