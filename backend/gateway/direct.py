@@ -30,11 +30,7 @@ query after a few runs and names `_pg3_0`, `_pg3_1`… per client connection
 (another client's statement of that name meets it on the server, or ours is
 missing there). `pool_mode="transaction"` (DATABASE_POOL_MODE, or port 6543)
 turns preparation off; a direct connection keeps it, which saves the server
-parsing and planning a request shape again. Through such a pooler a request's
-statements are also not pipelined: each is answered before the next is sent,
-as every pooler relays it (a pipelined request was once seen to stall
-through PgBouncer 1.18 under load, client and server each waiting for the
-other).
+parsing and planning a request shape again.
 
 With a read replica (`read_url`, DATABASE_READ_URL), a session sends its
 reads there until its first write; from then on everything goes to the
@@ -590,18 +586,6 @@ def connection_kwargs(pool_mode: PoolMode) -> dict[str, Any]:
     return kwargs
 
 
-class _Unpipelined:
-    """Stands in for a pipeline where none is used: each statement is answered as it is sent."""
-
-    def sync(self) -> None:
-        pass
-
-
-@contextmanager
-def _unpipelined() -> Iterator[_Unpipelined]:
-    yield _Unpipelined()
-
-
 def _is_read(request: Request) -> bool:
     return describe(request)[0] == "GET"
 
@@ -639,12 +623,6 @@ class DirectGateway:
         self._timeouts = timeouts or SessionTimeouts()
         # One per pool: each notices its own server's outage.
         self._outages = {id(p): _Outage() for p in (self._pool, self._read_pool) if p is not None}
-        # Pools reached without a transaction pooler in between send each request pipelined.
-        self._pipelined = {
-            id(p)
-            for p, target in ((self._pool, url), (self._read_pool, read_url))
-            if p is not None and (pool_mode or pool_mode_of(target or url)) != "transaction"
-        }
 
     def session(self, caller: Caller) -> DirectSession:
         """The gateway bound to an anonymous or signed-in caller."""
@@ -675,13 +653,13 @@ class DirectGateway:
     @contextmanager
     def _transaction(
         self, caller: Caller, request: Request, pool: ConnectionPool[Any]
-    ) -> Iterator[tuple[psycopg.Connection[Any], psycopg.Pipeline | _Unpipelined]]:
+    ) -> Iterator[tuple[psycopg.Connection[Any], psycopg.Pipeline]]:
         method, path = describe(request)
         committing = False
         try:
             with (
                 _checked_out(pool, self._outages[id(pool)]) as conn,
-                conn.pipeline() if id(pool) in self._pipelined else _unpipelined() as pipeline,
+                conn.pipeline() as pipeline,
                 conn.transaction(),
             ):
                 self._load_catalog(conn, _sent(request))

@@ -141,9 +141,13 @@ class PgBouncer:
         self._folder.chmod(0o755)  # read by the unprivileged user PgBouncer runs as under root
         config = self._write_config(max_clients)
         command = [str(binary.executable), *self._as_user(), str(config)]
-        self._process = subprocess.Popen(
-            command, env=binary.environment(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-        )
+        # Its log goes to a file: a pipe nobody reads fills up, and PgBouncer, blocked
+        # on writing its log, would stop relaying every client.
+        self._log = self._folder / "pgbouncer.log"
+        with self._log.open("wb") as log:
+            self._process = subprocess.Popen(
+                command, env=binary.environment(), stdout=log, stderr=subprocess.STDOUT
+            )
         self._wait_until_listening()
 
     def url(self, database: str) -> str:
@@ -180,6 +184,8 @@ class PgBouncer:
             f"max_db_connections = {self.server_connections}\n"
             f"max_client_conn = {max_clients}\n"
             "server_idle_timeout = 10\n"
+            "log_connections = 0\n"
+            "log_disconnections = 0\n"
             "ignore_startup_parameters = extra_float_digits,options\n"
         )
         for path in (users, config):
@@ -199,7 +205,7 @@ class PgBouncer:
         deadline = time.monotonic() + _START_TIMEOUT
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
-                output = self._process.stdout.read().decode() if self._process.stdout else ""
+                output = self._log.read_text(errors="replace")
                 raise PgBouncerUnavailable(f"pgbouncer exited at start:\n{output}")
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
