@@ -201,6 +201,8 @@ class Matrix:
                     self.owned(relation)
                 elif table_class.kind == "service-only":
                     self.service_only(relation)
+                elif table_class.kind == "membership":
+                    self.membership(relation)
                 else:
                     self.public_read(relation)
         except (FixtureError, LookupError, psycopg.Error) as exc:
@@ -518,6 +520,23 @@ class Matrix:
         self.deny(
             table, "insert", "insert into a service-only table", attacker, draft.insert(), SERVICE
         )
+
+    def membership(self, relation: Relation) -> None:
+        from backend.audit.prover.members import Members, membership_of
+
+        table_class = relation.table_class
+        assert table_class is not None
+        spec = membership_of(self, table_class)
+        if spec is None:
+            self.prober.record(
+                ISOLATION_UNPROVEN.finding(
+                    relation.qualified,
+                    "no membership table to make the throwaway users members of "
+                    f"(predicate {table_class.predicate} only; declare its membership)",
+                )
+            )
+            return
+        self.isolated(Members(self, relation, table_class, spec).run)
 
     def public_read(self, relation: Relation) -> None:
         table = relation.qualified
