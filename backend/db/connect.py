@@ -119,6 +119,7 @@ def require_session(url: str, command: str, configured: str = "auto") -> None:
     connection, the lock would not serialise two runs and a role would outlive
     the audit's own statements.
     """
+    check_url(url)
     if pool_mode_of(url, configured) == "transaction" or shares_server_connections(url):
         raise NeedsSession(
             f"{command} needs a session of its own, and {redact(url)} is a transaction pooler:"
