@@ -7,7 +7,8 @@ victim's ids (`rpc.RpcProof`). Around each call this module compares:
   (`pg_stat_xact_all_tables`): which tables the call inserted into, updated or
   deleted from, whatever path it took (definer functions, triggers);
 - for those tables that decide privileges (every table of the `auth` schema,
-  every exposed table with a role-like column, every membership table of the
+  every exposed table with a role-like column that API roles may write or that
+  a policy, a function or a view reads, every membership table of the
   configuration) and for tables the caller may not write directly, the rows
   before and after (fingerprints of each row's JSON), to name what changed.
 
@@ -39,7 +40,32 @@ where c.relkind in ('r', 'p') and not c.relispartition
                 or (t.typtype = 'e' and exists (
                         select from pg_catalog.pg_enum e
                         where e.enumtypid = t.oid
-                          and lower(e.enumlabel) in ('admin', 'owner', 'superuser'))))))
+                          and lower(e.enumlabel) in ('admin', 'owner', 'superuser'))))
+           -- a role column decides something only where it is read or written: an API role
+           -- may insert or update it (application code may read it), or another table's
+           -- policy, a function that is not a trigger, or a view names the table; an
+           -- append-only log whose column records who acted (`actor_role`) is none of these
+           and (pg_catalog.has_table_privilege('anon', c.oid, 'INSERT, UPDATE')
+                or pg_catalog.has_table_privilege('authenticated', c.oid, 'INSERT, UPDATE')
+                or exists (
+                    select from pg_catalog.pg_policy p
+                    where p.polrelid <> c.oid
+                      and concat_ws(' ', pg_catalog.pg_get_expr(p.polqual, p.polrelid),
+                                    pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid))
+                          ~ ('\m' || pg_catalog.regexp_replace(c.relname, '\W', '.', 'g') || '\M'))
+                or exists (
+                    select from pg_catalog.pg_proc f
+                    where f.prorettype <> 'pg_catalog.trigger'::pg_catalog.regtype
+                      and f.pronamespace not in ('pg_catalog'::pg_catalog.regnamespace,
+                                                 'information_schema'::pg_catalog.regnamespace)
+                      and f.prosrc
+                          ~ ('\m' || pg_catalog.regexp_replace(c.relname, '\W', '.', 'g') || '\M'))
+                or exists (
+                    select from pg_catalog.pg_rewrite r
+                    join pg_catalog.pg_depend d
+                      on d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass
+                     and d.objid = r.oid and d.refobjid = c.oid
+                    where r.ev_class <> c.oid))))
 order by 1
 """
 _COUNTERS = """
