@@ -8,6 +8,8 @@ recurring series among them, 15% group lessons of 2 to 4 clients) over the
 history asked for plus three months ahead, cancellations and no-shows, charges
 paid (grouped in monthly payments), unpaid and waived.
 
+A batch of coaches is one transaction; two connections load batches at once
+(the work is the server's, so this uses both of a small machine's cores).
 Row triggers would make a bulk load row by row, so a batch runs with
 `session_replication_role = replica` (superuser only) and does their
 bookkeeping itself, set-based: the coaches row of each user, the participant's
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -36,6 +39,8 @@ from backend.bench import BenchError
 
 SEED_DOMAIN = "seed.example.test"
 BATCH_COACHES = 250
+# Connections loading batches at once (the load is CPU-bound in the server).
+LOADERS = 2
 FUTURE_DAYS = 92
 
 
@@ -64,7 +69,9 @@ select
     {coach_id_sql("n")} as coach_id,
     case when n % 50 = 0 then 150 else 35 + (n * 7919) % 31 end as n_clients,
     3 + n % 3 as n_types
-from unnest(%(numbers)s::int[]) as n
+from unnest(%(numbers)s::int[]) as n;
+
+analyze seed_coach
 """
 
 # Users as Supabase Auth inserts them; the coaches rows as the sign-up trigger makes them.
@@ -207,6 +214,8 @@ select
     end::public.lesson_status as status
 from timed;
 
+analyze seed_lesson;
+
 with inserted as (
     insert into public.recurring_lessons (
         id, coach_id, lesson_type_id, title, frequency, first_start_time, duration_minutes,
@@ -283,6 +292,8 @@ select
     end::public.payment_status as payment_status
 from charges;
 
+analyze seed_charge;
+
 create temp table seed_payment on commit drop as
 select
     md5('seed-payment:' || client_id || ':' || to_char(start_time, 'YYYY-MM') || ':'
@@ -293,6 +304,8 @@ select
 from seed_charge
 where payment_status = 'paid'
 group by 1, coach_id, client_id;
+
+analyze seed_payment;
 
 with inserted as (
     insert into public.payments (
@@ -393,23 +406,31 @@ _CHECKS = {
 _BALANCE_CHECK = """
 select count(*)
 from public.client_balances as b
-inner join seed_coach as s on s.coach_id = b.coach_id
 left join (
     select p.client_id, sum(p.price_cents) as unpaid_cents
     from public.lesson_participants as p
     inner join public.lessons as l on l.id = p.lesson_id
     where
-        p.coach_id in (select coach_id from seed_coach)
+        p.coach_id = any(%(coach_ids)s::uuid[])
         and p.payment_status = 'unpaid'
         and private.is_billable(l.status, l.end_time)
     group by p.client_id
 ) as rule on rule.client_id = b.client_id
-where b.unpaid_cents <> coalesce(rule.unpaid_cents, 0)
+where
+    b.coach_id = any(%(coach_ids)s::uuid[])
+    and b.unpaid_cents <> coalesce(rule.unpaid_cents, 0)
 """
 
 _COUNT_SEEDED = f"""
-select coalesce(max(split_part(split_part(email, '@', 1), 'coach', 2)::int), 0)
-from auth.users where email like 'coach%@{SEED_DOMAIN}'
+select count(*) from auth.users where email like 'coach%@{SEED_DOMAIN}'
+"""
+
+# Coach numbers 1…N without their user: what a seed still has to add (holes included,
+# which a run stopped mid-way by a failed batch of one loader leaves).
+_MISSING = f"""
+select n from generate_series(1, %(coaches)s::int) as n
+where not exists (select from auth.users as u where u.id = {coach_id_sql("n")})
+order by n
 """
 
 _TABLES = (
@@ -432,9 +453,11 @@ def seeded_coaches(conn: psycopg.Connection[Any]) -> int:
     return int(row[0]) if row else 0
 
 
-def _batches(numbers: Sequence[int]) -> Iterator[list[int]]:
-    for start in range(0, len(numbers), BATCH_COACHES):
-        yield list(numbers[start : start + BATCH_COACHES])
+def _batches(numbers: Sequence[int], loaders: int = 1) -> Iterator[list[int]]:
+    """Batches of at most BATCH_COACHES, and at least one per loader when there are fewer."""
+    size = max(1, min(BATCH_COACHES, -(-len(numbers) // max(1, loaders))))
+    for start in range(0, len(numbers), size):
+        yield list(numbers[start : start + size])
 
 
 def _require_superuser(conn: psycopg.Connection[Any]) -> None:
@@ -477,14 +500,22 @@ def _load_batch(
     _run(conn, _CHARGES_AND_PAYMENTS, params)
     for rule, query in _CHECKS.items():
         _expect_none(conn, rule, query)
-    _expect_none(conn, "clients whose balance is not their unpaid billable charges", _BALANCE_CHECK)
+    coach_ids = [row[0] for row in conn.execute("select coach_id from seed_coach").fetchall()]
+    _expect_none(
+        conn,
+        "clients whose balance is not their unpaid billable charges",
+        _BALANCE_CHECK,
+        {"coach_ids": coach_ids},
+    )
     conn.execute("drop table seed_coach, seed_lesson, seed_charge, seed_payment")
     conn.execute("set local session_replication_role = origin")
     conn.execute("set local jit = default")
 
 
-def _expect_none(conn: psycopg.Connection[Any], rule: str, query: str) -> None:
-    row = conn.execute(query).fetchone()
+def _expect_none(
+    conn: psycopg.Connection[Any], rule: str, query: str, params: dict[str, Any] | None = None
+) -> None:
+    row = conn.execute(query, params).fetchone()
     count = int(row[0]) if row else 0
     if count:
         raise SeedError(f"seed batch broke a rule: {count} {rule}")
@@ -501,11 +532,18 @@ def seed_coaches(
     conn: psycopg.Connection[Any],
     coaches: int,
     *,
-    years: float = 2.0,
+    years: float = 1.0,
     now: dt.datetime | None = None,
     progress: Progress | None = None,
+    connect: Callable[[], psycopg.Connection[Any]] | None = None,
+    loaders: int = LOADERS,
 ) -> SeedResult:
-    """Make the database hold `coaches` benchmark coaches, adding the missing ones."""
+    """Make the database hold `coaches` benchmark coaches, adding the missing ones.
+
+    With `connect` (a new superuser connection each call), the batches are
+    spread over `loaders` connections loading at once, each batch its own
+    transaction: the load is CPU-bound in the server, which then uses every core.
+    """
     check_scale(coaches, years)
     _require_superuser(conn)
     began = time.perf_counter()
@@ -518,17 +556,61 @@ def seed_coaches(
         "from_day": today - dt.timedelta(days=round(365 * years)),
         "to_day": today + dt.timedelta(days=FUTURE_DAYS),
     }
-    for numbers in _batches(range(present + 1, coaches + 1)):
-        _run_batch(conn, {**params, "numbers": numbers}, new_coaches=True)
-        if progress:
-            progress(len(numbers))
+    missing = [int(r[0]) for r in conn.execute(_MISSING, {"coaches": coaches}).fetchall()]
+    batches = list(_batches(missing, loaders if connect else 1))
+    if connect is None or loaders < 2 or len(batches) < 2:
+        for numbers in batches:
+            _run_batch(conn, {**params, "numbers": numbers}, new_coaches=True)
+            if progress:
+                progress(len(numbers))
+    else:
+        _load_in_parallel(connect, loaders, batches, params, progress)
     conn.execute("analyze")
     return SeedResult(
         coaches=max(present, coaches),
-        added=max(0, coaches - present),
+        added=len(missing),
         seconds=time.perf_counter() - began,
         rows=row_counts(conn),
     )
+
+
+def _load_in_parallel(
+    connect: Callable[[], psycopg.Connection[Any]],
+    loaders: int,
+    batches: list[list[int]],
+    params: dict[str, Any],
+    progress: Progress | None,
+) -> None:
+    """Each loader takes the next batch until none is left; the first failure stops them all."""
+    queue = iter(batches)
+    lock = threading.Lock()
+    failures: list[BaseException] = []
+
+    def load() -> None:
+        with connect() as conn:
+            while not failures:
+                with lock:
+                    numbers = next(queue, None)
+                if numbers is None:
+                    return
+                _run_batch(conn, {**params, "numbers": numbers}, new_coaches=True)
+                if progress:
+                    with lock:
+                        progress(len(numbers))
+
+    def guarded() -> None:
+        try:
+            load()
+        except BaseException as exc:  # noqa: BLE001 - raised again in the caller's thread
+            failures.append(exc)
+
+    threads = [threading.Thread(target=guarded) for _ in range(min(loaders, len(batches)))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if failures:
+        raise failures[0]
 
 
 def extend_history(

@@ -43,6 +43,14 @@ def test_seeded_coaches_have_clients_types_lessons_and_money(pg):
     assert paid == {"paid", "unpaid", "waived"}
 
 
+def test_the_bench_knows_how_many_clients_each_seeded_coach_has(pg):
+    seed_coaches(pg.admin, 3, years=0.1)
+
+    for coach in sample_coaches(3, 3):
+        count = _scalar(pg, "select count(*) from clients where coach_id = %s", coach.id)
+        assert count == coach.clients
+
+
 def test_every_seeded_row_has_its_audit_log_entry(pg):
     seed_coaches(pg.admin, 2, years=0.25)
 
@@ -64,6 +72,44 @@ def test_a_second_seed_adds_only_the_missing_coaches(pg):
     assert (result.added, seeded_coaches(pg.admin)) == (1, 3)
     assert _scalar(pg, "select count(*) from coaches") == 3
     assert _scalar(pg, "select count(*) from lessons") > lessons
+
+
+_FINGERPRINT = """
+select
+    (select count(*) from public.lessons),
+    (select md5(string_agg(id::text || status::text || start_time::text, ',' order by id))
+     from public.lessons),
+    (select md5(string_agg(id::text || payment_status::text, ',' order by id))
+     from public.lesson_participants),
+    (select count(*) from public.audit_log)
+"""
+
+
+def test_loaders_at_once_load_what_one_loader_loads(pg, backend_server, migrated_template):
+    import datetime as dt
+
+    from backend.db.connect import connect
+
+    now = dt.datetime(2026, 11, 1, 12, tzinfo=dt.UTC)
+    seed_coaches(pg.admin, 5, years=0.2, now=now)
+    one_loader = pg.admin.execute(_FINGERPRINT).fetchone()
+    url = backend_server.create_database("seed_loaders", template=migrated_template)
+    try:
+        with connect(url, autocommit=True) as conn:
+            result = seed_coaches(
+                conn,
+                5,
+                years=0.2,
+                now=now,
+                loaders=2,
+                connect=lambda: connect(url, autocommit=True),
+            )
+            loaded = conn.execute(_FINGERPRINT).fetchone()
+    finally:
+        backend_server.drop_database("seed_loaders")
+
+    assert result.added == 5
+    assert loaded == one_loader
 
 
 @pytest.mark.parametrize(("coaches", "years"), [(0, 1.0), (5, 0.0), (5, 21.0)])
