@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 import typer
 from psycopg import sql
+from rich import box
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -43,7 +44,11 @@ def run_seed(url: str, *, coaches: int, years: float, out: Console) -> SeedResul
         with coach_progress(out, "seeding coaches") as bar:
             task = bar.add_task("seed", total=max(0, coaches - present))
             result = seed_coaches(
-                conn, coaches, years=years, progress=lambda n: bar.advance(task, n)
+                conn,
+                coaches,
+                years=years,
+                progress=lambda n: bar.advance(task, n),
+                connect=lambda: connect(url, autocommit=True),
             )
     rows = ", ".join(f"{name} {count:,}" for name, count in sorted(result.rows.items()))
     out.print(
@@ -83,8 +88,11 @@ def run_bench(
     with run.bench_connection(url) as conn:
         out.print(f"measuring the page queries at {coaches:,} coaches ({len(chosen)} sampled)")
         queries = run.measure_pages(conn, chosen)
-        out.print("measuring one balances request against one request per client")
-        dashboard = run.measure_dashboard(conn, typical[:20])
+        out.print("measuring them again unprepared, as behind a transaction pooler")
+        unprepared = run.measure_pages(conn, chosen, prepare=False)
+        out.print("measuring one balances request against one request per client (50 clients)")
+        fifty = run.coaches_with_clients(coaches, 50, 20) or typical[:20]
+        dashboard = run.measure_dashboard(conn, fifty)
         rows = run.table_rows(conn)
         server = str(conn.execute("show server_version").fetchone()[0])  # type: ignore[index]
     out.print(f"measuring create_lesson_with_participants, {run.RPC_WORKERS} workers")
@@ -101,6 +109,7 @@ def run_bench(
         scale={"coaches": coaches, "sample": len(chosen), "server": server, "rows": rows},
         seed_seconds=round(seed_seconds, 1),
         queries=queries,
+        queries_unprepared=unprepared,
         scaling=_scaling(small, queries, scaling_from, coaches),
         history=history,
         dashboard=dashboard,
@@ -173,9 +182,18 @@ def _scaling(
 
 
 def print_report(report: BenchReport, out: Console) -> None:
-    table = Table(title=f"page queries as a coach, {report.scale['coaches']:,} coaches")
-    for column in ("query", "p50 ms", "p95 ms", "owner p50", "RLS x", "scale x", "history x"):
-        table.add_column(column, justify="left" if column == "query" else "right")
+    table = Table(
+        title=f"page queries as a coach, {report.scale['coaches']:,} coaches",
+        caption="ms, every statement prepared as PostgREST prepares them; owner: p50 as the"
+        " table owner; RLS, scale, hist.: ratios; np: not prepared (behind a transaction"
+        " pooler)",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+    )
+    table.add_column("query", no_wrap=True, min_width=20)
+    columns = ("p50", "p95", "owner", "RLS", "scale", "hist.", "np p95")
+    for column in columns:
+        table.add_column(column, justify="right", min_width=5)
     scaling = (report.scaling or {}).get("queries", {})
     history = report.history.get("queries", {})
     for name, figures in report.queries.items():
@@ -187,6 +205,7 @@ def print_report(report: BenchReport, out: Console) -> None:
             f"{figures.rls_ratio:.2f}",
             f"{scaling[name]['p95_ratio']:.2f}" if name in scaling else "-",
             f"{history[name]['ratio']:.2f}" if name in history else "-",
+            f"{report.queries_unprepared[name].p95_ms:.2f}",
         )
     out.print(table)
     dash, rpc, read = report.dashboard, report.rpc, report.layer_read

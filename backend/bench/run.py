@@ -14,10 +14,11 @@ import contextlib
 import datetime as dt
 import hashlib
 import itertools
+import multiprocessing
 import os
 import random
 import statistics
-import threading
+import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -36,7 +37,7 @@ from backend.db.impersonation import Principal, impersonation_statement
 from backend.db.project import find_project
 from backend.gateway.base import Caller
 from backend.gateway.direct import DirectGateway
-from backend.observability import configure_logging, reset_logging
+from backend.observability import configure_logging
 from backend.services.lessons import LessonService
 from backend.services.reads import ReadService
 
@@ -70,7 +71,13 @@ class SeededCoach:
 
     @property
     def has_50_clients(self) -> bool:
+        """About 50 (35 to 65): every coach but the 2% with 150."""
         return self.number % 50 != 0
+
+    @property
+    def clients(self) -> int:
+        """How many clients the seed gives this coach (`seed._BATCH_COACHES`)."""
+        return 150 if self.number % 50 == 0 else 35 + (self.number * 7919) % 31
 
 
 @dataclass
@@ -87,6 +94,7 @@ class BenchReport:
     scale: dict[str, Any]
     seed_seconds: float
     queries: dict[str, QueryFigures]
+    queries_unprepared: dict[str, QueryFigures]
     scaling: dict[str, Any] | None
     history: dict[str, Any]
     dashboard: dict[str, float]
@@ -111,6 +119,13 @@ def _ms(seconds: float) -> float:
     return round(seconds * 1000, 3)
 
 
+def coaches_with_clients(total: int, clients: int, size: int) -> list[SeededCoach]:
+    """A reproducible sample of the seeded coaches that have exactly `clients` clients."""
+    numbers = list(range(1, total + 1))
+    random.Random(17).shuffle(numbers)  # noqa: S311 - a reproducible sample, not a secret
+    return [c for c in map(SeededCoach, numbers) if c.clients == clients][:size]
+
+
 def sample_coaches(total: int, size: int, seed: int = 13) -> list[SeededCoach]:
     numbers = random.Random(seed).sample(  # noqa: S311 - a reproducible sample, not a secret
         range(1, total + 1), min(size, total)
@@ -133,33 +148,41 @@ def _timed(conn: psycopg.Connection[Any], query: str, params: dict[str, Any] | N
     return time.perf_counter() - began
 
 
+@contextlib.contextmanager
+def _preparing(conn: psycopg.Connection[Any], prepare: bool) -> Iterator[None]:
+    """Every statement prepared on its first use (as PostgREST does), or none at all."""
+    threshold = conn.prepare_threshold
+    conn.prepare_threshold = 0 if prepare else None
+    try:
+        yield
+    finally:
+        conn.prepare_threshold = threshold
+
+
 def measure_pages(
     conn: psycopg.Connection[Any],
     coaches: Sequence[SeededCoach],
     queries: Sequence[PageQuery] = PAGE_QUERIES,
+    *,
+    prepare: bool = True,
 ) -> dict[str, QueryFigures]:
     """Each query as the coach and as the owner with `coach_id = …`, in one transaction.
 
-    The coach's query runs once unmeasured first, so both are timed with the
-    coach's rows in cache (a page a coach opens again); which of the two is
-    timed first alternates from coach to coach.
+    With `prepare`, every statement is a prepared statement of the connection, as
+    PostgREST sends them on its own connections (`db-prepared-statements`, on by
+    default); without, each is planned on every request, as behind a transaction
+    pooler that can not keep them. The coach's query runs once unmeasured first,
+    so both are timed with the coach's rows in cache (a page a coach opens again)
+    and the statement prepared; which of the two is timed first alternates from
+    coach to coach.
     """
     timings: dict[str, tuple[list[float], list[float]]] = {q.name: ([], []) for q in queries}
-    for index, coach in enumerate(coaches):
-        for query in queries:
-            with _as_coach(conn, coach, f"/{query.name}"):
-                conn.execute(query.as_coach).fetchall()
-                if index % 2:
-                    conn.execute("reset role")
-                    as_owner = _timed(conn, query.as_owner, {"coach_id": coach.id})
-                    conn.execute("set local role authenticated")
-                    as_coach = _timed(conn, query.as_coach, None)
-                else:
-                    as_coach = _timed(conn, query.as_coach, None)
-                    conn.execute("reset role")
-                    as_owner = _timed(conn, query.as_owner, {"coach_id": coach.id})
-            timings[query.name][0].append(as_coach)
-            timings[query.name][1].append(as_owner)
+    with _preparing(conn, prepare):
+        for index, coach in enumerate(coaches):
+            for query in queries:
+                as_coach, as_owner = _page_as_both(conn, coach, query, owner_first=bool(index % 2))
+                timings[query.name][0].append(as_coach)
+                timings[query.name][1].append(as_owner)
     figures = {}
     for name, (coach_times, owner_times) in timings.items():
         p50, owner_p50 = percentile(coach_times, 0.5), percentile(owner_times, 0.5)
@@ -171,6 +194,23 @@ def measure_pages(
             rls_ratio=round(p50 / owner_p50, 3) if owner_p50 else 0.0,
         )
     return figures
+
+
+def _page_as_both(
+    conn: psycopg.Connection[Any], coach: SeededCoach, query: PageQuery, *, owner_first: bool
+) -> tuple[float, float]:
+    """One page as the coach and as the owner, in one transaction, warm: (coach, owner)."""
+    owner = {"coach_id": coach.id}
+    with _as_coach(conn, coach, f"/{query.name}"):
+        conn.execute(query.as_coach).fetchall()
+        if owner_first:
+            conn.execute("reset role")
+            as_owner = _timed(conn, query.as_owner, owner)
+            conn.execute("set local role authenticated")
+            return _timed(conn, query.as_coach, None), as_owner
+        as_coach = _timed(conn, query.as_coach, None)
+        conn.execute("reset role")
+        return as_coach, _timed(conn, query.as_owner, owner)
 
 
 def measure_history(
@@ -211,7 +251,6 @@ def measure_dashboard(
     conn: psycopg.Connection[Any], coaches: Sequence[SeededCoach]
 ) -> dict[str, float]:
     """One `client_balances` request against the original app's one request per client."""
-    coaches = [c for c in coaches if c.has_50_clients]
     n_plus_one: list[float] = []
     view: list[float] = []
     clients: list[int] = []
@@ -238,28 +277,6 @@ def measure_dashboard(
     }
 
 
-def _run_workers(workers: int, work: Callable[[int], int]) -> tuple[int, float]:
-    counts = [0] * workers
-    errors: list[BaseException] = []
-
-    def run(index: int) -> None:
-        try:
-            counts[index] = work(index)
-        except Exception as exc:  # noqa: BLE001 - surfaced below, in the caller's thread
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(workers)]
-    began = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    elapsed = time.perf_counter() - began
-    if errors:
-        raise BenchError(f"a benchmark worker failed: {errors[0]}")
-    return sum(counts), elapsed
-
-
 @contextlib.contextmanager
 def _lesson_limit_lifted(url: str) -> Iterator[None]:
     """The database's lesson write limit (docs/rules.md) off for a measure, then as it was.
@@ -284,77 +301,136 @@ def _lesson_limit_lifted(url: str) -> Iterator[None]:
 def measure_rpc(url: str, coaches: Sequence[SeededCoach], seconds: float) -> dict[str, float]:
     """`create_lesson_with_participants` through the layer, then raw with psycopg pipelining.
 
-    Each worker books lessons for its own coach at free hours far in the future;
-    the lessons are deleted afterwards. The database's lesson write limit is
-    lifted meanwhile.
+    Each side runs `RPC_WORKERS` worker processes, each booking lessons for its
+    own coach at free hours far in the future; the lessons are deleted afterwards.
+    The database's lesson write limit is lifted meanwhile.
     """
     with _lesson_limit_lifted(url):
         return _measure_rpc(url, coaches, seconds)
 
 
 def _measure_rpc(url: str, coaches: Sequence[SeededCoach], seconds: float) -> dict[str, float]:
-    workers = [coaches[i % len(coaches)] for i in range(RPC_WORKERS)]
+    numbers = [coaches[i % len(coaches)].number for i in range(RPC_WORKERS)]
     base = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0)
     base += dt.timedelta(days=400)
-    slots = itertools.count()
-
-    def next_slot() -> dt.datetime:
-        return base + dt.timedelta(hours=2 * next(slots))
-
-    gateway = DirectGateway(url, min_size=RPC_WORKERS, max_size=RPC_WORKERS)
-
-    def through_layer(index: int) -> int:
-        coach = workers[index]
-        lessons = LessonService(gateway.session(Caller.user(coach.id)))
-        calls, deadline = 0, time.perf_counter() + seconds
-        while time.perf_counter() < deadline:
-            lessons.create(
-                client_ids=[coach.first_client],
-                start_time=next_slot(),
-                lesson_type_id=coach.private_lesson_type,
-            )
-            calls += 1
-        return calls
-
-    def raw(index: int) -> int:
-        coach = workers[index]
-        setup = impersonation_statement(
-            Principal.user(coach.id), path="/rpc/create_lesson_with_participants"
-        )
-        calls, deadline = 0, time.perf_counter() + seconds
-        with psycopg.connect(url, autocommit=True) as conn:
-            while time.perf_counter() < deadline:
-                with conn.pipeline():
-                    conn.execute("begin")
-                    conn.execute(*setup)
-                    cursor = conn.execute(
-                        CALL_SQL, ([coach.first_client], next_slot(), coach.private_lesson_type)
-                    )
-                    conn.execute("commit")
-                cursor.fetchall()
-                calls += 1
-        return calls
-
-    configure_logging("INFO")
-    try:
-        with open(os.devnull, "w") as devnull, contextlib.redirect_stderr(devnull):
-            layer_calls, layer_seconds = _run_workers(RPC_WORKERS, through_layer)
-    finally:
-        reset_logging()
-        gateway.close()
-    raw_calls, raw_seconds = _run_workers(RPC_WORKERS, raw)
+    layer_rate = _rate_of_processes("layer", url, numbers, seconds, base)
+    # the raw calls book further on: never onto an hour the layer booked
+    raw_rate = _rate_of_processes("raw", url, numbers, seconds, base + dt.timedelta(days=3650))
     with connect(url, autocommit=True) as conn:
         conn.execute(
             "delete from public.lessons where coach_id = any(%s) and start_time >= %s",
-            ([c.id for c in workers], base),
+            ([SeededCoach(n).id for n in numbers], base),
         )
-    layer_rate, raw_rate = layer_calls / layer_seconds, raw_calls / raw_seconds
     return {
         "workers": RPC_WORKERS,
         "calls_per_s": round(layer_rate, 1),
         "reference_calls_per_s": round(raw_rate, 1),
         "ratio": round(layer_rate / raw_rate, 3),
     }
+
+
+def _rate_of_processes(
+    kind: str, url: str, numbers: list[int], seconds: float, base: dt.datetime
+) -> float:
+    """Calls per second of `RPC_WORKERS` worker processes, as a service runs its workers
+    (`WEB_CONCURRENCY`), each with its own connection; they start together."""
+    context = multiprocessing.get_context("spawn")
+    barrier = context.Barrier(len(numbers))
+    results = context.Queue()
+    processes = [
+        context.Process(
+            target=_rpc_worker,
+            args=(kind, url, number, index, len(numbers), seconds, base, barrier, results),
+        )
+        for index, number in enumerate(numbers)
+    ]
+    for process in processes:
+        process.start()
+    try:
+        answers = [results.get(timeout=seconds + 120) for _ in processes]
+    finally:
+        for process in processes:
+            process.join(timeout=30)
+            if process.is_alive():
+                process.kill()
+    failed = [a for a in answers if isinstance(a, str)]
+    if failed:
+        raise BenchError(f"a benchmark worker failed: {failed[0]}")
+    return float(sum(calls / elapsed for calls, elapsed in answers))
+
+
+def _rpc_worker(
+    kind: str,
+    url: str,
+    number: int,
+    index: int,
+    workers: int,
+    seconds: float,
+    base: dt.datetime,
+    barrier: Any,
+    results: Any,
+) -> None:
+    """One worker process: books lessons for its coach at hours no other worker uses."""
+    try:
+        call, close = _rpc_caller(kind, url, SeededCoach(number))
+    except Exception as exc:  # noqa: BLE001 - reported to the parent as text
+        barrier.abort()
+        results.put(f"{type(exc).__name__}: {exc}")
+        return
+    try:
+        slot = itertools.count()
+
+        def start() -> dt.datetime:
+            return base + dt.timedelta(hours=2 * (next(slot) * workers + index))
+
+        call(start())  # connected and warm
+        barrier.wait()
+        calls, began = 0, time.perf_counter()
+        while time.perf_counter() - began < seconds:
+            call(start())
+            calls += 1
+        results.put((calls, time.perf_counter() - began))
+    except Exception as exc:  # noqa: BLE001 - reported to the parent as text
+        results.put(f"{type(exc).__name__}: {exc}")
+    finally:
+        close()
+
+
+def _rpc_caller(
+    kind: str, url: str, coach: SeededCoach
+) -> tuple[Callable[[dt.datetime], None], Callable[[], None]]:
+    """`create_lesson_with_participants` one way: through `LessonService` over the direct
+    gateway (logging as a service configures it), or raw, pipelined in one round trip."""
+    if kind == "layer":
+        configure_logging("INFO")
+        sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - the worker's whole life
+        gateway = DirectGateway(url, min_size=1, max_size=1)
+        lessons = LessonService(gateway.session(Caller.user(coach.id)))
+
+        def through_layer(start: dt.datetime) -> None:
+            lessons.create(
+                client_ids=[coach.first_client],
+                start_time=start,
+                lesson_type_id=coach.private_lesson_type,
+            )
+
+        return through_layer, gateway.close
+    conn = psycopg.connect(url, autocommit=True)
+    setup = impersonation_statement(
+        Principal.user(coach.id), path="/rpc/create_lesson_with_participants"
+    )
+
+    def raw(start: dt.datetime) -> None:
+        with conn.pipeline():
+            conn.execute("begin")
+            conn.execute(*setup)
+            cursor = conn.execute(
+                CALL_SQL, ([coach.first_client], start, coach.private_lesson_type)
+            )
+            conn.execute("commit")
+        cursor.fetchall()
+
+    return raw, conn.close
 
 
 def measure_layer_read(url: str, coach: SeededCoach, rounds: int) -> dict[str, float]:
@@ -396,7 +472,7 @@ def table_rows(conn: psycopg.Connection[Any]) -> dict[str, int]:
 
 
 def bench_connection(url: str) -> psycopg.Connection[Any]:
-    """A superuser connection that never prepares (PostgREST behind a transaction pooler)."""
+    """A superuser connection that prepares nothing unless asked (`_preparing`)."""
     conn = connect(url, autocommit=True)
     conn.prepare_threshold = None
     row = conn.execute("select rolsuper from pg_roles where rolname = current_user").fetchone()
