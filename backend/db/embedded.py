@@ -101,10 +101,11 @@ def embedded_socket(url: str) -> str | None:
 def bench_settings(memory_bytes: int | None = None) -> dict[str, str]:
     """The server settings `backend seed --coaches` and `backend bench` give the embedded server.
 
-    Sized to the machine as a managed PostgreSQL is sized to its compute (Supabase's
-    4 GB compute runs shared_buffers 1 GB, max_wal_size 4 GB, random_page_cost
-    1.1): a quarter of the memory for shared buffers, at most 4 GB, and room in the
-    WAL for a bulk load between two checkpoints. The wheel's own defaults (128 MB of
+    Sized to the machine as a managed PostgreSQL is sized to its compute (the
+    settings Supabase published for its 4 GB compute: shared_buffers 1 GB,
+    max_wal_size 4 GB, random_page_cost 1.1): a quarter of the memory for shared
+    buffers, at most 4 GB, and room in the WAL for a bulk load between two
+    checkpoints. The wheel's own defaults (128 MB of
     buffers, 1 GB of WAL) suit a development database, not millions of rows.
     """
     if memory_bytes is None:
