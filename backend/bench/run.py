@@ -1,11 +1,12 @@
 """The performance suite: every figure measured on one database, in one run.
 
 Each page query runs as PostgREST runs it: one transaction per request, the
-impersonation statement, the query, COMMIT, on a connection that prepares
-nothing (as behind Supabase's transaction pooler). Times are taken on the
-client around the query, so both sides of every comparison pay the same round
-trip, with the coach's rows in cache (the query runs once first). Coaches are
-a fixed random sample of the seeded ones.
+impersonation statement, the query, COMMIT, every statement prepared on its
+connection (PostgREST's default); then again with nothing prepared, as behind
+a transaction pooler. Times are taken on the client around the query, so both
+sides of every comparison pay the same round trip, with the coach's rows in
+cache (the query runs once first). Coaches are a fixed random sample of the
+seeded ones. Rates are measured with worker processes, as a service runs them.
 """
 
 from __future__ import annotations
