@@ -15,6 +15,7 @@ from typer.exceptions import TyperException
 from backend.api.command import register as register_serve
 from backend.audit.command import register as register_audit
 from backend.bench.command import register as register_bench
+from backend.cli_options import DbUrl
 from backend.coach_accounts import CoachAccountError, create_coach, dev_token
 from backend.config import ConfigError, get_settings
 from backend.db import bundle as bundle_mod
@@ -55,11 +56,6 @@ app.add_typer(db_app, name="db")
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
-
-DbUrl = Annotated[
-    str | None,
-    typer.Option("--db-url", help="PostgreSQL URL (default: DATABASE_URL, else the embedded one)."),
-]
 
 
 class CliError(Exception):

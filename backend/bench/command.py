@@ -20,6 +20,7 @@ from backend.bench.pooler import PoolerReport
 from backend.bench.run import BenchReport, QueryFigures
 from backend.bench.seed import SeedResult, check_scale, seed_coaches, seeded_coaches
 from backend.bench.soak import SoakReport, soak
+from backend.cli_options import DbUrl
 from backend.db import migrations
 from backend.db.connect import PoolMode, connect, redact, with_database
 from backend.db.project import find_project
@@ -307,9 +308,7 @@ def register(bench_app: typer.Typer, resolve_url: Callable[[str | None], str]) -
 
     @bench_app.command("pooler")
     def pooler_command(
-        db_url: Annotated[
-            str | None, typer.Option("--db-url", help="PostgreSQL URL (default: DATABASE_URL).")
-        ] = None,
+        db_url: DbUrl = None,
         callers: Annotated[int, typer.Option("--callers", help="Concurrent callers.")] = 200,
         server_connections: Annotated[
             int, typer.Option("--server-connections", help="PgBouncer's server connections.")
