@@ -105,8 +105,8 @@ def bench_settings(memory_bytes: int | None = None) -> dict[str, str]:
     settings Supabase published for its 4 GB compute: shared_buffers 1 GB,
     max_wal_size 4 GB, random_page_cost 1.1): a quarter of the memory for shared
     buffers, at most 4 GB, and room in the WAL for a bulk load between two
-    checkpoints. The wheel's own defaults (128 MB of
-    buffers, 1 GB of WAL) suit a development database, not millions of rows.
+    checkpoints. The wheel's own defaults (128 MB of buffers, 1 GB of WAL) suit a
+    development database, not millions of rows.
     """
     if memory_bytes is None:
         memory_bytes = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
@@ -124,31 +124,29 @@ def bench_settings(memory_bytes: int | None = None) -> dict[str, str]:
 
 def tune_embedded(project: Project | None = None, *, name: str = "default") -> list[str]:
     """Give the embedded server `bench_settings()` (ALTER SYSTEM, so they stay), restarting it
-    when a setting needs it. Returns the settings that changed, as `name = value`."""
+    when a changed setting takes effect only at start. Returns the changes, as `name = value`."""
     import psycopg
+    from psycopg import sql
 
     server = start_embedded(project, name=name)
-    wanted = bench_settings()
     with psycopg.connect(server.admin_url, autocommit=True) as conn:
         rows = conn.execute(
             "select name, setting from pg_catalog.pg_file_settings"
             " where sourcefile like '%%postgresql.auto.conf' and applied is not false"
         ).fetchall()
         present = {str(n): str(v) for n, v in rows}
-        changed = [f"{k} = {v}" for k, v in wanted.items() if present.get(k) != v]
-        for key, value in wanted.items():
-            if present.get(key) != value:
-                conn.execute(
-                    psycopg.sql.SQL("alter system set {} = {}").format(
-                        psycopg.sql.Identifier(key), psycopg.sql.Literal(value)
-                    )
-                )
+        changed = {k: v for k, v in bench_settings().items() if present.get(k) != v}
+        for key, value in changed.items():
+            conn.execute(
+                sql.SQL("alter system set {} = {}").format(sql.Identifier(key), sql.Literal(value))
+            )
         conn.execute("select pg_catalog.pg_reload_conf()")
-        time.sleep(0.2)  # the postmaster rereads the file asynchronously
-        restart = conn.execute(
-            "select count(*) from pg_catalog.pg_settings where pending_restart"
+        at_start = conn.execute(
+            "select count(*) from pg_catalog.pg_settings"
+            " where context = 'postmaster' and name = any(%s)",
+            (list(changed),),
         ).fetchone()
-    if restart and restart[0]:
+    if at_start and at_start[0]:
         stop_embedded(project, name=name)
         resume_embedded(server)
-    return changed
+    return [f"{k} = {v}" for k, v in changed.items()]
