@@ -32,7 +32,7 @@ from backend.audit.config import load_config
 from backend.audit.runner import run_audit
 from backend.bench import BenchError
 from backend.bench.pages import CLIENT_IDS, ONE_BALANCE, PAGE_QUERIES, PageQuery
-from backend.bench.seed import extend_history, seeded_coaches
+from backend.bench.seed import clients_of, extend_history, seeded_coaches
 from backend.db.connect import connect
 from backend.db.impersonation import Principal, impersonation_statement
 from backend.db.project import find_project
@@ -77,8 +77,8 @@ class SeededCoach:
 
     @property
     def clients(self) -> int:
-        """How many clients the seed gives this coach (`seed._BATCH_COACHES`)."""
-        return 150 if self.number % 50 == 0 else 35 + (self.number * 7919) % 31
+        """How many clients the seed gives this coach."""
+        return clients_of(self.number)
 
 
 @dataclass

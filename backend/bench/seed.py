@@ -61,7 +61,13 @@ def coach_id_sql(number: str) -> str:
     return f"md5('seed-coach:' || ({number})::text)::uuid"
 
 
-# The coaches of a batch, with what the generator needs to know of each.
+def clients_of(number: int) -> int:
+    """How many clients the seed gives coach `number`: `n_clients` below, in Python."""
+    return 150 if number % 50 == 0 else 35 + (number * 7919) % 31
+
+
+# The coaches of a batch, with what the generator needs to know of each
+# (`n_clients` is `clients_of`, which the benchmark reads).
 _BATCH_COACHES = f"""
 create temp table seed_coach on commit drop as
 select
